@@ -1,0 +1,70 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { limits } from "./limits.ts";
+
+/** A room is either a video call or an audio-only call, chosen at creation. */
+export const RoomMode = Type.Union([Type.Literal("video"), Type.Literal("audio")]);
+export type RoomMode = Static<typeof RoomMode>;
+
+export const PeerRole = Type.Union([Type.Literal("host"), Type.Literal("guest")]);
+export type PeerRole = Static<typeof PeerRole>;
+
+/** Room ids: nanoid over an alphabet without look-alike characters (no 0/O/1/l/I). */
+export const roomIdAlphabet = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+export const roomIdLength = 10;
+export const RoomId = Type.String({
+	pattern: `^[${roomIdAlphabet}]{${roomIdLength}}$`,
+	description: "Short room id as it appears in the link /r/:roomId",
+});
+
+/** A display name before trimming; the server trims and rejects empty results. */
+export const DisplayName = Type.String({
+	minLength: 1,
+	maxLength: limits.nameMaxLength * 2,
+	description: `Display name, at most ${limits.nameMaxLength} characters after trimming`,
+});
+
+export const CreateRoomRequest = Type.Object(
+	{ hostName: DisplayName, mode: RoomMode },
+	{ additionalProperties: false },
+);
+export type CreateRoomRequest = Static<typeof CreateRoomRequest>;
+
+export const CreateRoomResponse = Type.Object({
+	roomId: RoomId,
+	/** Full link to share, built from PUBLIC_URL. */
+	link: Type.String(),
+	/** Token for the host: joins the SFU and authorises host actions. Keep it secret. */
+	hostToken: Type.String(),
+	peerId: Type.String(),
+});
+export type CreateRoomResponse = Static<typeof CreateRoomResponse>;
+
+export const RoomParams = Type.Object({ roomId: Type.String({ maxLength: 64 }) });
+export type RoomParams = Static<typeof RoomParams>;
+
+/** Public facts about a room: no secrets, nothing about who is inside. */
+export const RoomInfo = Type.Object({
+	roomId: RoomId,
+	mode: RoomMode,
+	/** Where the browser opens the SFU's protoo WebSocket (absolute ws(s) URL or a path on this origin). */
+	sfuUrl: Type.String(),
+});
+export type RoomInfo = Static<typeof RoomInfo>;
+
+export const JoinRoomRequest = Type.Object({ name: DisplayName }, { additionalProperties: false });
+export type JoinRoomRequest = Static<typeof JoinRoomRequest>;
+
+export const JoinRoomResponse = Type.Object({
+	token: Type.String(),
+	peerId: Type.String(),
+});
+export type JoinRoomResponse = Static<typeof JoinRoomResponse>;
+
+/** Every API error has this shape (Fastify's own, so validation errors match too). */
+export const ApiError = Type.Object({
+	statusCode: Type.Integer(),
+	error: Type.String(),
+	message: Type.String(),
+	code: Type.Optional(Type.String()),
+});
+export type ApiError = Static<typeof ApiError>;

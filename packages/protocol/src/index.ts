@@ -1,0 +1,5 @@
+export * from "./api.ts";
+export * from "./limits.ts";
+export * from "./redis-keys.ts";
+export * from "./signaling.ts";
+export * from "./tokens.ts";

@@ -1,0 +1,157 @@
+/**
+ * protoo signaling between the browser and the SFU, declared once.
+ *
+ * Request data sent by clients is declared as JSON schemas (TypeBox) so the SFU
+ * validates every request against exactly the type the client compiles
+ * against; responses, server→client requests and notifications are plain
+ * types because the server produces them.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import type {
+	DtlsParameters,
+	IceCandidate,
+	IceParameters,
+	MediaKind,
+	RtpCapabilities,
+	RtpParameters,
+} from "mediasoup-client/types";
+import type { PeerRole, RoomMode } from "./api.ts";
+
+/** What a producer carries; decides how the other side shows it. */
+export const MediaSource = Type.Union([Type.Literal("mic"), Type.Literal("cam"), Type.Literal("screen")]);
+export type MediaSource = Static<typeof MediaSource>;
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Empty = Type.Object({}, { additionalProperties: false });
+
+/**
+ * Deep RTP structures are validated by mediasoup itself (it throws TypeError on
+ * anything malformed); the schema only bounds their outer shape.
+ */
+const RtpCapabilitiesSchema = Type.Unsafe<RtpCapabilities>(
+	Type.Object({ codecs: Type.Array(Type.Object({}), { maxItems: 128 }) }, { additionalProperties: true }),
+);
+const RtpParametersSchema = Type.Unsafe<RtpParameters>(
+	Type.Object({ codecs: Type.Array(Type.Object({}), { minItems: 1, maxItems: 32 }) }, { additionalProperties: true }),
+);
+const DtlsParametersSchema = Type.Unsafe<DtlsParameters>(
+	Type.Object(
+		{
+			role: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("client"), Type.Literal("server")])),
+			fingerprints: Type.Array(
+				Type.Object({ algorithm: Type.String({ maxLength: 16 }), value: Type.String({ maxLength: 256 }) }),
+				{ minItems: 1, maxItems: 8 },
+			),
+		},
+		{ additionalProperties: false },
+	),
+);
+
+/** Schemas of the data of every request a client may send to the SFU. */
+export const clientRequestSchemas = {
+	getRouterRtpCapabilities: Empty,
+	createWebRtcTransport: Type.Object(
+		{ direction: Type.Union([Type.Literal("send"), Type.Literal("recv")]) },
+		{ additionalProperties: false },
+	),
+	connectWebRtcTransport: Type.Object(
+		{ transportId: Id, dtlsParameters: DtlsParametersSchema },
+		{ additionalProperties: false },
+	),
+	/** Enter the call: from now on the peer is visible and consumes everyone else. */
+	join: Type.Object({ rtpCapabilities: RtpCapabilitiesSchema }, { additionalProperties: false }),
+	produce: Type.Object(
+		{
+			transportId: Id,
+			kind: Type.Union([Type.Literal("audio"), Type.Literal("video")]),
+			rtpParameters: RtpParametersSchema,
+			source: MediaSource,
+		},
+		{ additionalProperties: false },
+	),
+	closeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
+	pauseProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
+	resumeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
+	/** Leave on purpose (closing the socket does the same, this just says it first). */
+	leave: Empty,
+} as const satisfies Record<string, TSchema>;
+
+export type ClientRequestMethod = keyof typeof clientRequestSchemas;
+
+export interface PeerInfo {
+	id: string;
+	name: string;
+	role: PeerRole;
+}
+
+export interface WebRtcTransportInfo {
+	id: string;
+	iceParameters: IceParameters;
+	iceCandidates: IceCandidate[];
+	dtlsParameters: DtlsParameters;
+}
+
+interface ClientResponses {
+	getRouterRtpCapabilities: RtpCapabilities;
+	createWebRtcTransport: WebRtcTransportInfo;
+	connectWebRtcTransport: Record<string, never>;
+	join: { self: PeerInfo; peers: PeerInfo[]; mode: RoomMode };
+	produce: { producerId: string };
+	closeProducer: Record<string, never>;
+	pauseProducer: Record<string, never>;
+	resumeProducer: Record<string, never>;
+	leave: Record<string, never>;
+}
+
+/** Typed map: method → request data and response data. */
+export type ClientRequests = {
+	[M in ClientRequestMethod]: {
+		request: Static<(typeof clientRequestSchemas)[M]>;
+		response: ClientResponses[M];
+	};
+};
+
+/** Requests the SFU sends to a client, which must answer before media flows. */
+export interface ServerRequests {
+	/** A consumer was created paused; the SFU resumes it once the client accepts. */
+	newConsumer: {
+		request: {
+			id: string;
+			peerId: string;
+			producerId: string;
+			kind: MediaKind;
+			source: MediaSource;
+			rtpParameters: RtpParameters;
+			producerPaused: boolean;
+		};
+		response: Record<string, never>;
+	};
+}
+export type ServerRequestMethod = keyof ServerRequests;
+
+/** Why the SFU refused a connection; sent as a `refused` notification before it closes. */
+export type RefusalReason =
+	| "token-missing"
+	| "token-invalid"
+	| "token-expired"
+	| "token-revoked"
+	| "wrong-room"
+	| "room-not-found"
+	| "duplicate-peer";
+
+/** Notifications the SFU sends to clients. */
+export interface ServerNotifications {
+	refused: { reason: RefusalReason; message: string };
+	peerJoined: PeerInfo;
+	peerLeft: { peerId: string };
+	consumerClosed: { consumerId: string };
+	consumerPaused: { consumerId: string };
+	consumerResumed: { consumerId: string };
+}
+export type ServerNotificationMethod = keyof ServerNotifications;
+
+/** Error codes carried in protoo error responses (`error.message` starts with the code). */
+export type SignalingErrorCode = "bad-request" | "unknown-method" | "not-found" | "not-joined" | "internal";
+
+/** Query parameter that carries the media token on the protoo WebSocket URL. */
+export const signalingTokenParam = "token";
