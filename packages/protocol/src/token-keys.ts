@@ -20,6 +20,7 @@ import {
 	SignJWT,
 } from "jose";
 import type { PeerRole } from "./api.ts";
+import { redisKeys } from "./redis-keys.ts";
 import { type TokenClaims, tokenAudience, tokenIssuer } from "./tokens.ts";
 
 const alg = "EdDSA";
@@ -162,4 +163,20 @@ export class TokenVerifier {
 		if (!(key instanceof Uint8Array)) this.#keys.set(kid, key);
 		return key instanceof Uint8Array ? undefined : key;
 	}
+}
+
+/** The two Redis commands the key store needs; node-redis clients satisfy it. */
+export interface KeyValueClient {
+	get(key: string): Promise<string | null>;
+	set(key: string, value: string, options: { EX: number }): Promise<unknown>;
+}
+
+/** Public keys stored under `mm:token-key:<kid>` with a TTL. */
+export function redisPublicKeyStore(client: KeyValueClient): PublicKeyStore {
+	return {
+		get: (kid) => client.get(redisKeys.tokenKey(kid)),
+		set: async (kid, jwk, ttlSeconds) => {
+			await client.set(redisKeys.tokenKey(kid), jwk, { EX: ttlSeconds });
+		},
+	};
 }
