@@ -151,7 +151,16 @@ export interface ServerNotifications {
 export type ServerNotificationMethod = keyof ServerNotifications;
 
 /** Error codes carried in protoo error responses (`error.message` starts with the code). */
-export type SignalingErrorCode = "bad-request" | "unknown-method" | "not-found" | "not-joined" | "internal";
+export type SignalingErrorCode =
+	| "bad-request"
+	| "unknown-method"
+	| "not-found"
+	| "not-joined"
+	| "conflict"
+	| "internal";
 
 /** Query parameter that carries the media token on the protoo WebSocket URL. */
 export const signalingTokenParam = "token";
+
+/** Query parameter that names the room the client means to enter; must match the token's room. */
+export const signalingRoomParam = "roomId";

@@ -1,0 +1,51 @@
+/**
+ * Publishes this node in Redis so the API can place rooms on the
+ * least-loaded live node. A node that stops heartbeating is ignored.
+ */
+import { redisKeys, type SfuNodeStatus } from "@mindmeet/protocol";
+import type { Logger } from "pino";
+
+export interface NodeRegistryStore {
+	hSet(key: string, field: string, value: string): Promise<unknown>;
+	hDel(key: string, field: string): Promise<unknown>;
+}
+
+export const heartbeatIntervalMs = 5_000;
+
+export class NodeRegistry {
+	readonly #store: NodeRegistryStore;
+	readonly #status: () => Omit<SfuNodeStatus, "heartbeatAt">;
+	readonly #logger: Logger;
+	#timer: NodeJS.Timeout | undefined;
+
+	constructor(options: { store: NodeRegistryStore; status: () => Omit<SfuNodeStatus, "heartbeatAt">; logger: Logger }) {
+		this.#store = options.store;
+		this.#status = options.status;
+		this.#logger = options.logger;
+	}
+
+	async start(): Promise<void> {
+		await this.beat();
+		this.#timer = setInterval(() => void this.beat(), heartbeatIntervalMs);
+		this.#timer.unref();
+	}
+
+	/** Publish the current status now (also called when load changes). */
+	async beat(): Promise<void> {
+		const status: SfuNodeStatus = { ...this.#status(), heartbeatAt: Date.now() };
+		try {
+			await this.#store.hSet(redisKeys.sfuNodes, status.id, JSON.stringify(status));
+		} catch (error) {
+			this.#logger.warn({ err: error }, "could not publish node status");
+		}
+	}
+
+	async stop(nodeId: string): Promise<void> {
+		clearInterval(this.#timer);
+		try {
+			await this.#store.hDel(redisKeys.sfuNodes, nodeId);
+		} catch {
+			// Redis may already be gone at shutdown; the entry goes stale on its own.
+		}
+	}
+}

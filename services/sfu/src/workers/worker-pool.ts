@@ -1,0 +1,112 @@
+/**
+ * One mediasoup worker per core, each with a WebRtcServer so that all its
+ * transports share one UDP and one TCP port (one port to publish per worker).
+ */
+import { existsSync } from "node:fs";
+import { createWorker, workerBin as defaultWorkerBin } from "mediasoup";
+import type { WebRtcServer, Worker } from "mediasoup/types";
+import type { Logger } from "pino";
+
+export interface MediaWorker {
+	readonly index: number;
+	readonly worker: Worker;
+	readonly webRtcServer: WebRtcServer;
+}
+
+export interface WorkerPoolOptions {
+	count: number;
+	listenIp: string;
+	announcedAddress: string | undefined;
+	rtcPort: number;
+	workerBin: string | undefined;
+	logger: Logger;
+}
+
+export class WorkerUnavailableError extends Error {}
+
+/** Where the worker binary is, or a message that says how to get one. */
+export function findWorkerBin(explicit: string | undefined): string {
+	const bin = explicit ?? defaultWorkerBin;
+	if (!existsSync(bin)) {
+		throw new WorkerUnavailableError(
+			`mediasoup worker not found at ${bin}. npm ci downloads one on a machine with internet access; ` +
+				"otherwise build it and set MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker",
+		);
+	}
+	return bin;
+}
+
+export class WorkerPool {
+	readonly #options: WorkerPoolOptions;
+	readonly #bin: string;
+	readonly #workers: MediaWorker[] = [];
+	#closed = false;
+
+	private constructor(options: WorkerPoolOptions, bin: string) {
+		this.#options = options;
+		this.#bin = bin;
+	}
+
+	static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
+		const pool = new WorkerPool(options, findWorkerBin(options.workerBin));
+		for (let index = 0; index < options.count; index++) {
+			pool.#workers[index] = await pool.#start(index);
+		}
+		return pool;
+	}
+
+	get workers(): readonly MediaWorker[] {
+		return this.#workers;
+	}
+
+	/** The worker for which `load` is smallest. */
+	leastLoaded(load: (worker: MediaWorker) => number): MediaWorker {
+		let best: MediaWorker | undefined;
+		let bestLoad = Number.POSITIVE_INFINITY;
+		for (const candidate of this.#workers) {
+			if (candidate.worker.closed) continue;
+			const value = load(candidate);
+			if (value < bestLoad) {
+				best = candidate;
+				bestLoad = value;
+			}
+		}
+		if (!best) throw new WorkerUnavailableError("no mediasoup worker is running");
+		return best;
+	}
+
+	close(): void {
+		this.#closed = true;
+		for (const { worker } of this.#workers) worker.close();
+	}
+
+	async #start(index: number): Promise<MediaWorker> {
+		const { listenIp, announcedAddress, rtcPort, logger } = this.#options;
+		const worker = await createWorker({ workerBin: this.#bin, logLevel: "warn" });
+		const port = rtcPort === 0 ? undefined : rtcPort + index;
+		const listen = { ip: listenIp, ...(announcedAddress ? { announcedAddress } : {}), ...(port ? { port } : {}) };
+		const webRtcServer = await worker.createWebRtcServer({
+			listenInfos: [
+				{ ...listen, protocol: "udp" },
+				{ ...listen, protocol: "tcp" },
+			],
+		});
+		worker.on("died", (error) => {
+			logger.error({ worker: index, pid: worker.pid, err: error }, "mediasoup worker died");
+			void this.#replace(index);
+		});
+		logger.info({ worker: index, pid: worker.pid, port: port ?? "auto" }, "mediasoup worker started");
+		return { index, worker, webRtcServer };
+	}
+
+	async #replace(index: number): Promise<void> {
+		// Rooms on the dead worker close themselves (their router reports
+		// "workerclose"); new rooms land on the replacement.
+		if (this.#closed) return;
+		try {
+			this.#workers[index] = await this.#start(index);
+		} catch (error) {
+			this.#options.logger.error({ worker: index, err: error }, "could not replace mediasoup worker");
+		}
+	}
+}

@@ -1,0 +1,205 @@
+/**
+ * Test rig for the SFU: a real redis-server, the real mediasoup worker,
+ * tokens signed by the same signer the API uses, and protoo-client peers.
+ */
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import {
+	type ClientRequestMethod,
+	type ClientRequests,
+	type RoomMode,
+	redisKeys,
+	type ServerNotifications,
+	type StoredRoom,
+	signalingRoomParam,
+	signalingTokenParam,
+} from "@mindmeet/protocol";
+import { redisPublicKeyStore, TokenSigner } from "@mindmeet/protocol/token-keys";
+import { type RedisServer, startRedis } from "@mindmeet/testing/redis";
+import { pino } from "pino";
+import { Peer as ProtooClient, WebSocketTransport } from "protoo-client";
+import { createClient } from "redis";
+import { loadSfuConfig } from "../src/config.ts";
+import { type Sfu, startSfu } from "../src/sfu.ts";
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+export interface Rig {
+	redisServer: RedisServer;
+	redis: RedisClient;
+	sfu: Sfu;
+	signer: TokenSigner;
+	close(): Promise<void>;
+}
+
+export async function startRig(options: { workers?: number } = {}): Promise<Rig> {
+	if (!process.env.MEDIASOUP_WORKER_BIN) {
+		// Not a skip: the suite fails and says how to fix it.
+		throw new Error(
+			"MEDIASOUP_WORKER_BIN is not set: build the mediasoup worker and export MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker",
+		);
+	}
+	const redisServer = await startRedis();
+	const redis = createClient({ url: redisServer.url, disableOfflineQueue: true });
+	redis.on("error", () => {});
+	await redis.connect();
+	const config = loadSfuConfig({
+		REDIS_URL: redisServer.url,
+		SFU_NODE_ID: "test-node",
+		SFU_SIGNALING_PORT: "0",
+		SFU_RTC_PORT: "0",
+		SFU_WORKERS: String(options.workers ?? 1),
+		MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN,
+	});
+	const sfu = await startSfu(config, { redis, logger: pino({ level: "silent" }) });
+	const signer = await TokenSigner.create(redisPublicKeyStore(redis), 3600);
+	return {
+		redisServer,
+		redis,
+		sfu,
+		signer,
+		async close() {
+			await sfu.close();
+			await redis.quit().catch(() => {});
+			await redisServer.stop();
+		},
+	};
+}
+
+let roomCounter = 0;
+
+/** Store a room record the way the API does. */
+export async function createRoom(rig: Rig, mode: RoomMode = "video"): Promise<string> {
+	roomCounter += 1;
+	const id = `room${String(roomCounter).padStart(6, "0")}`;
+	const room: StoredRoom = { id, mode, hostName: "Host", createdAt: Date.now(), sfuNode: rig.sfu.nodeId };
+	await rig.redis.set(redisKeys.room(id), JSON.stringify(room), { EX: 600 });
+	return id;
+}
+
+export async function mint(
+	rig: Rig,
+	room: string,
+	options: { name?: string; role?: "host" | "guest"; peerId?: string } = {},
+): Promise<{ token: string; peerId: string }> {
+	const peerId = options.peerId ?? randomUUID().slice(0, 12);
+	const { token } = await rig.signer.sign({
+		room,
+		peerId,
+		name: options.name ?? "Ana",
+		role: options.role ?? "guest",
+		ttlSeconds: 300,
+	});
+	return { token, peerId };
+}
+
+export function signalingUrl(rig: Rig, params: { token?: string; roomId?: string }): string {
+	const url = new URL(rig.sfu.signalingUrl);
+	if (params.token !== undefined) url.searchParams.set(signalingTokenParam, params.token);
+	if (params.roomId !== undefined) url.searchParams.set(signalingRoomParam, params.roomId);
+	return url.toString();
+}
+
+interface Received {
+	method: string;
+	data: unknown;
+}
+
+/** A protoo client that records notifications and answers server requests. */
+export class TestPeer {
+	readonly client: ProtooClient;
+	readonly notifications: Received[] = [];
+	readonly serverRequests: Received[] = [];
+	#closed = false;
+
+	constructor(url: string) {
+		this.client = new ProtooClient(new WebSocketTransport(url, { retry: { retries: 0 } }));
+		this.client.on("notification", (notification: { method: string; data?: unknown }) => {
+			this.notifications.push({ method: notification.method, data: notification.data });
+		});
+		this.client.on("request", (request: { method: string; data?: unknown }, accept: (data: unknown) => void) => {
+			this.serverRequests.push({ method: request.method, data: request.data });
+			accept({});
+		});
+		this.client.on("close", () => {
+			this.#closed = true;
+		});
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	async opened(): Promise<void> {
+		if (this.client.connected) return;
+		await once(this.client as unknown as NodeJS.EventEmitter, "open");
+	}
+
+	async closedEvent(): Promise<void> {
+		if (this.#closed) return;
+		await once(this.client as unknown as NodeJS.EventEmitter, "close");
+	}
+
+	request<M extends ClientRequestMethod>(
+		method: M,
+		data: ClientRequests[M]["request"],
+	): Promise<ClientRequests[M]["response"]> {
+		return this.client.request(method, data);
+	}
+
+	/** Send any method and data, for bad-input tests. */
+	rawRequest(method: string, data: unknown): Promise<unknown> {
+		return this.client.request(method, data);
+	}
+
+	/** Wait until a notification of `method` arrives (or has arrived) matching `where`. */
+	async notification<M extends keyof ServerNotifications>(
+		method: M,
+		where: (data: ServerNotifications[M]) => boolean = () => true,
+	): Promise<ServerNotifications[M]> {
+		for (;;) {
+			const found = this.notifications.find((n) => n.method === method && where(n.data as ServerNotifications[M]));
+			if (found) return found.data as ServerNotifications[M];
+			if (this.#closed) throw new Error(`closed before a ${method} notification arrived`);
+			await once(this.client as unknown as NodeJS.EventEmitter, "notification");
+		}
+	}
+
+	async serverRequest(method: string): Promise<unknown> {
+		for (;;) {
+			const found = this.serverRequests.find((r) => r.method === method);
+			if (found) return found.data;
+			await once(this.client as unknown as NodeJS.EventEmitter, "request");
+		}
+	}
+
+	close(): void {
+		this.client.close();
+	}
+}
+
+/** Connect a peer with a fresh token for `room` and wait until the socket is open. */
+export async function connectPeer(
+	rig: Rig,
+	room: string,
+	options: { name?: string; role?: "host" | "guest"; peerId?: string } = {},
+): Promise<TestPeer & { peerId: string }> {
+	const { token, peerId } = await mint(rig, room, options);
+	const peer = new TestPeer(signalingUrl(rig, { token, roomId: room })) as TestPeer & { peerId: string };
+	peer.peerId = peerId;
+	await peer.opened();
+	return peer;
+}
+
+/** Wait for a condition that the system reaches on its own, polling a bounded number of times. */
+export async function eventually(
+	condition: () => boolean | Promise<boolean>,
+	what: string,
+	tries = 200,
+): Promise<void> {
+	for (let i = 0; i < tries; i++) {
+		if (await condition()) return;
+		await new Promise((resolve) => setTimeout(resolve, 25));
+	}
+	throw new Error(`never happened: ${what}`);
+}
