@@ -71,7 +71,7 @@ test("bad DTLS parameters and bad RTP parameters are refused by mediasoup's own 
 	const send = await peer.request("createWebRtcTransport", { direction: "send" });
 	assert.match(
 		await rejection(
-			peer.request("connectWebRtcTransport", {
+			peer.rawRequest("connectWebRtcTransport", {
 				transportId: send.id,
 				dtlsParameters: { fingerprints: [{ algorithm: "md5-ish", value: "zz" }] },
 			}),

@@ -22,7 +22,12 @@ import { createClient } from "redis";
 import { loadSfuConfig } from "../src/config.ts";
 import { type Sfu, startSfu } from "../src/sfu.ts";
 
-export type RedisClient = ReturnType<typeof createClient>;
+function redisClient(url: string) {
+	const client = createClient({ url, disableOfflineQueue: true });
+	client.on("error", () => {});
+	return client;
+}
+export type RedisClient = ReturnType<typeof redisClient>;
 
 export interface Rig {
 	redisServer: RedisServer;
@@ -40,8 +45,7 @@ export async function startRig(options: { workers?: number } = {}): Promise<Rig>
 		);
 	}
 	const redisServer = await startRedis();
-	const redis = createClient({ url: redisServer.url, disableOfflineQueue: true });
-	redis.on("error", () => {});
+	const redis = redisClient(redisServer.url);
 	await redis.connect();
 	const config = loadSfuConfig({
 		REDIS_URL: redisServer.url,
@@ -114,12 +118,12 @@ export class TestPeer {
 
 	constructor(url: string) {
 		this.client = new ProtooClient(new WebSocketTransport(url, { retry: { retries: 0 } }));
-		this.client.on("notification", (notification: { method: string; data?: unknown }) => {
+		this.client.on("notification", (notification) => {
 			this.notifications.push({ method: notification.method, data: notification.data });
 		});
-		this.client.on("request", (request: { method: string; data?: unknown }, accept: (data: unknown) => void) => {
+		this.client.on("request", (request, accept) => {
 			this.serverRequests.push({ method: request.method, data: request.data });
-			accept({});
+			accept();
 		});
 		this.client.on("close", () => {
 			this.#closed = true;
