@@ -1,0 +1,118 @@
+/**
+ * The API as a Fastify instance: give it its config and a connected Redis
+ * client, get back an app ready to `listen()` or `inject()`. Every feature is
+ * a plugin with its own routes and schemas; dependencies go in as options.
+ */
+
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import fastifyWebsocket from "@fastify/websocket";
+import { limits } from "@mindmeet/protocol";
+import { redisPublicKeyStore, TokenSigner } from "@mindmeet/protocol/token-keys";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger, LoggerOptions } from "pino";
+import type { ApiConfig } from "./config.ts";
+import { healthPlugin } from "./health/plugin.ts";
+import { apiErrorHandler, formatSchemaErrors, malformedUrlHandler, notFoundHandler, pathOf } from "./http-errors.ts";
+import { type ApiRedis, describeError } from "./redis.ts";
+import { roomsPlugin } from "./rooms/plugin.ts";
+import { sfuProxyPlugin } from "./sfu-proxy/plugin.ts";
+import { tokenMinter } from "./tokens.ts";
+import { webPlugin } from "./web/plugin.ts";
+
+export type { ApiConfig } from "./config.ts";
+export { loadApiConfig } from "./config.ts";
+export type { ApiRedis } from "./redis.ts";
+export { createApiRedis } from "./redis.ts";
+
+export interface ApiDeps {
+	config: ApiConfig;
+	/** A connected node-redis client (`createApiRedis()` in production). */
+	redis: ApiRedis;
+	/** A pino logger, pino options, or false for none. Default: pino at `config.logLevel`. */
+	logger?: Logger | LoggerOptions | false;
+}
+
+/** How often the signing key's public half is republished so it never lapses while we sign. */
+const republishKeyMs = 60 * 60 * 1000;
+
+/** Request logs carry method, path (never the query string: it may hold a token) and status, never headers. */
+const serializers = {
+	req: (request: FastifyRequest) => ({ method: request.method, path: pathOf(request.url) }),
+	res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
+};
+
+function isLogger(value: unknown): value is Logger {
+	return typeof value === "object" && value !== null && typeof (value as Logger).child === "function";
+}
+
+function loggerOptions(deps: ApiDeps): { logger: LoggerOptions | false } | { loggerInstance: Logger } {
+	const { logger } = deps;
+	if (logger === false) return { logger: false };
+	if (isLogger(logger)) return { loggerInstance: logger.child({}, { serializers }) };
+	return {
+		logger: {
+			level: deps.config.logLevel,
+			...logger,
+			serializers: { ...logger?.serializers, ...serializers },
+		},
+	};
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+	const { config, redis } = deps;
+	const signer = await TokenSigner.create(redisPublicKeyStore(redis), config.hostTokenTtl);
+
+	const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+		...loggerOptions(deps),
+		bodyLimit: limits.httpBodyMaxBytes,
+		// Long ids must reach the route (and its schema → 404), not stop at the router with 414.
+		routerOptions: { maxParamLength: 1024 },
+		// Reject what does not match a schema instead of quietly fixing it up.
+		ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
+		schemaErrorFormatter: formatSchemaErrors,
+		// Bad percent-encoding and the like: Fastify's own answer echoes the whole URL, query (token) included.
+		frameworkErrors: malformedUrlHandler,
+		return503OnClosing: true,
+		forceCloseConnections: true,
+	});
+
+	const republish = setInterval(() => {
+		signer.publish().catch((error: unknown) => {
+			app.log.warn({ error: describeError(error) }, "could not republish the token signing key");
+		});
+	}, republishKeyMs);
+	republish.unref();
+	app.addHook("onClose", async () => clearInterval(republish));
+
+	app.setErrorHandler(apiErrorHandler);
+	// JSON only: any other body type is 415, not a string handed to the schema.
+	app.removeContentTypeParser("text/plain");
+	app.setNotFoundHandler(notFoundHandler);
+
+	await app.register(fastifyWebsocket, {
+		options: {
+			maxPayload: limits.signalingMessageMaxBytes,
+			handleProtocols: (protocols) => (protocols.has("protoo") ? "protoo" : false),
+		},
+	});
+
+	await app.register(healthPlugin, { redis });
+	await app.register(roomsPlugin, {
+		redis,
+		mintToken: tokenMinter(signer),
+		publicUrl: config.publicUrl,
+		guestTokenTtl: config.guestTokenTtl,
+		hostTokenTtl: config.hostTokenTtl,
+		roomTtl: config.roomTtl,
+	});
+	await app.register(sfuProxyPlugin, { redis });
+	await app.register(webPlugin, { webDist: config.webDist });
+
+	try {
+		await app.ready();
+	} catch (error) {
+		clearInterval(republish);
+		throw error;
+	}
+	return app;
+}

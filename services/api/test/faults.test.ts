@@ -1,0 +1,131 @@
+/**
+ * Redis going away and coming back: the API answers 503 instead of hanging or
+ * crashing, and works again once node-redis has reconnected.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type CreateRoomResponse, redisKeys } from "@mindmeet/protocol";
+import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
+import { registerNode, startTestApi, type TestApi } from "./helpers.ts";
+
+const storageUnavailable = {
+	statusCode: 503,
+	error: "Service Unavailable",
+	message: "storage unavailable, try again shortly",
+};
+
+/** Poll /api/health until Redis is back; bounded number of tries, no duration asserted. */
+async function waitForHealthy(api: TestApi, tries = 150): Promise<void> {
+	for (let i = 0; i < tries; i++) {
+		const res = await api.app.inject({ method: "GET", url: "/api/health" });
+		if (res.statusCode === 200) return;
+		await sleep(100);
+	}
+	assert.fail("the API did not see Redis come back");
+}
+
+describe("faults: Redis down and back", { timeout: 60_000 }, () => {
+	let api: TestApi;
+	let roomId: string;
+
+	before(async () => {
+		api = await startTestApi();
+		await registerNode(api.redis, { id: "node-a" });
+		const res = await api.app.inject({
+			method: "POST",
+			url: "/api/rooms",
+			payload: { hostName: "Ana", mode: "video" },
+		});
+		assert.equal(res.statusCode, 201);
+		roomId = res.json<CreateRoomResponse>().roomId;
+	});
+	after(async () => {
+		await api?.close();
+	});
+
+	test("health reports redis up while it is", async () => {
+		const res = await api.app.inject({ method: "GET", url: "/api/health" });
+		assert.equal(res.statusCode, 200);
+		assert.deepEqual(res.json(), { ok: true, redis: "up" });
+	});
+
+	test("with Redis stopped, creating a room answers 503 (and does not hang)", { timeout: 10_000 }, async () => {
+		await api.redisServer.stop();
+		const res = await api.app.inject({
+			method: "POST",
+			url: "/api/rooms",
+			payload: { hostName: "Ana", mode: "video" },
+		});
+		assert.equal(res.statusCode, 503);
+		assert.deepEqual(res.json(), storageUnavailable);
+	});
+
+	test("with Redis stopped, reading a room answers 503", { timeout: 10_000 }, async () => {
+		const res = await api.app.inject({ method: "GET", url: `/api/rooms/${roomId}` });
+		assert.equal(res.statusCode, 503);
+		assert.deepEqual(res.json(), storageUnavailable);
+	});
+
+	test("with Redis stopped, joining answers 503", { timeout: 10_000 }, async () => {
+		const res = await api.app.inject({ method: "POST", url: `/api/rooms/${roomId}/join`, payload: { name: "Eva" } });
+		assert.equal(res.statusCode, 503);
+		assert.deepEqual(res.json(), storageUnavailable);
+	});
+
+	test("with Redis stopped, health says so with 503", { timeout: 10_000 }, async () => {
+		const res = await api.app.inject({ method: "GET", url: "/api/health" });
+		assert.equal(res.statusCode, 503);
+		assert.deepEqual(res.json(), { ok: false, redis: "down" });
+	});
+
+	test("with Redis stopped, the process keeps serving what needs no Redis", { timeout: 10_000 }, async () => {
+		for (let i = 0; i < 20; i++) {
+			const res = await api.app.inject({
+				method: "POST",
+				url: "/api/rooms",
+				payload: { hostName: "Ana", mode: "audio" },
+			});
+			assert.equal(res.statusCode, 503);
+		}
+		const bad = await api.app.inject({ method: "POST", url: "/api/rooms", payload: { hostName: 1, mode: "video" } });
+		assert.equal(bad.statusCode, 400);
+		const unknown = await api.app.inject({ method: "GET", url: "/api/nope" });
+		assert.equal(unknown.statusCode, 404);
+	});
+
+	test("after Redis restarts, the API works again", async () => {
+		await api.redisServer.restart();
+		await waitForHealthy(api);
+
+		// The restarted Redis is empty (no persistence): nodes re-register with their next heartbeat.
+		const none = await api.app.inject({
+			method: "POST",
+			url: "/api/rooms",
+			payload: { hostName: "Ana", mode: "video" },
+		});
+		assert.equal(none.statusCode, 503);
+		assert.equal(none.json().message, "no media server is available, try again shortly");
+
+		await registerNode(api.redis, { id: "node-a" });
+		const res = await api.app.inject({
+			method: "POST",
+			url: "/api/rooms",
+			payload: { hostName: "Ana", mode: "video" },
+		});
+		assert.equal(res.statusCode, 201);
+		const body = res.json<CreateRoomResponse>();
+		assert.equal(await api.redis.exists(redisKeys.room(body.roomId)), 1);
+
+		// The signing key was republished into the new Redis, so the token verifies.
+		const claims = await new TokenVerifier(redisPublicKeyStore(api.redis)).verify(body.hostToken);
+		assert.equal(claims.room, body.roomId);
+
+		const join = await api.app.inject({
+			method: "POST",
+			url: `/api/rooms/${body.roomId}/join`,
+			payload: { name: "Eva" },
+		});
+		assert.equal(join.statusCode, 200);
+	});
+});
