@@ -1,0 +1,65 @@
+import type { MessageKey } from "./pt-BR.ts";
+
+/** English: typed against the pt-BR keys, so a missing or extra key does not compile. */
+export const en: Record<MessageKey, string> = {
+	"app.name": "Mindmeet",
+	"app.tagline": "Video and audio calls right in the browser, on your own server.",
+
+	"language.label": "Language",
+	"language.pt-BR": "Português (Brasil)",
+	"language.en": "English",
+
+	"home.create.title": "Create a room",
+	"home.create.name": "Your name",
+	"home.create.namePlaceholder": "What should people call you?",
+	"home.create.mode": "Call type",
+	"home.create.modeVideo": "Video",
+	"home.create.modeAudio": "Audio only",
+	"home.create.submit": "Create room",
+	"home.create.submitting": "Creating…",
+	"home.join.title": "Join a room",
+	"home.join.code": "Room code or link",
+	"home.join.codePlaceholder": "Paste the link or type the code",
+	"home.join.submit": "Join",
+	"home.join.invalid": "That code or link does not look like a room. Check it and try again.",
+
+	"form.nameRequired": "Type your name",
+
+	"error.generic": "Oops, something went wrong, please try again later",
+
+	"page.notFound": "Page not found",
+	"page.backHome": "Back to the start page",
+
+	"room.loading": "Loading the room…",
+	"room.notFound": "Room not found or already ended",
+	"room.loadFailed": "The room could not be loaded.",
+	"room.retry": "Try again",
+
+	"prejoin.title": "Ready to join?",
+	"prejoin.audioRoom": "Audio-only call",
+	"prejoin.cameraOff": "Camera is off",
+	"prejoin.name": "Your name",
+	"prejoin.knock": "Ask to join",
+	"prejoin.joining": "Joining…",
+	"prejoin.withoutMedia": "You can also join without camera and microphone.",
+
+	"media.permission": "This app requires camera/microphone permission. Refresh the page and allow access.",
+	"media.unavailable": "No camera or microphone is available on this device.",
+	"media.mic": "Microphone",
+	"media.cam": "Camera",
+	"media.micMuted": "Microphone off",
+
+	"call.connecting": "Connecting…",
+	"call.participants": "Participants",
+	"call.controls": "Call controls",
+	"call.you": "{name} (you)",
+	"call.leave": "Leave the call",
+	"call.disconnected": "You were disconnected from the room",
+	"call.rejoin": "Join again",
+
+	"refused.token": "Your access to this room is no longer valid. Join again through the room link.",
+	"refused.room": "Room not found or already ended",
+	"refused.duplicate": "You are already in this room in another tab or device.",
+
+	"toast.dismiss": "Dismiss",
+};

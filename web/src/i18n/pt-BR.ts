@@ -1,0 +1,68 @@
+/**
+ * Portuguese (Brazil): the product's own language. Sentences from UX.md are
+ * kept verbatim; every other catalogue must have exactly these keys.
+ */
+export const ptBR = {
+	"app.name": "Mindmeet",
+	"app.tagline": "Chamadas de vídeo e áudio direto do navegador, no seu próprio servidor.",
+
+	"language.label": "Idioma",
+	"language.pt-BR": "Português (Brasil)",
+	"language.en": "English",
+
+	"home.create.title": "Criar uma sala",
+	"home.create.name": "Seu nome",
+	"home.create.namePlaceholder": "Como você quer ser chamado?",
+	"home.create.mode": "Tipo de chamada",
+	"home.create.modeVideo": "Vídeo",
+	"home.create.modeAudio": "Só áudio",
+	"home.create.submit": "Criar sala",
+	"home.create.submitting": "Criando…",
+	"home.join.title": "Entrar em uma sala",
+	"home.join.code": "Código ou link da sala",
+	"home.join.codePlaceholder": "Cole o link ou digite o código",
+	"home.join.submit": "Entrar",
+	"home.join.invalid": "Esse código ou link não parece de uma sala. Confira e tente de novo.",
+
+	"form.nameRequired": "Digite seu nome",
+
+	"error.generic": "Ops, aconteceu um erro, tente novamente mais tarde",
+
+	"page.notFound": "Página não encontrada",
+	"page.backHome": "Voltar para o início",
+
+	"room.loading": "Carregando a sala…",
+	"room.notFound": "Sala não encontrada ou encerrada",
+	"room.loadFailed": "Não foi possível carregar a sala.",
+	"room.retry": "Tentar novamente",
+
+	"prejoin.title": "Pronto para entrar?",
+	"prejoin.audioRoom": "Chamada só de áudio",
+	"prejoin.cameraOff": "Câmera desligada",
+	"prejoin.name": "Seu nome",
+	"prejoin.knock": "Pedir para entrar",
+	"prejoin.joining": "Entrando…",
+	"prejoin.withoutMedia": "Você também pode entrar sem câmera e microfone.",
+
+	"media.permission": "Este app precisa de permissão de câmera/microfone. Atualize a página e permita o acesso.",
+	"media.unavailable": "Não encontramos câmera ou microfone disponíveis neste aparelho.",
+	"media.mic": "Microfone",
+	"media.cam": "Câmera",
+	"media.micMuted": "Microfone desligado",
+
+	"call.connecting": "Conectando…",
+	"call.participants": "Participantes",
+	"call.controls": "Controles da chamada",
+	"call.you": "{name} (você)",
+	"call.leave": "Sair da chamada",
+	"call.disconnected": "Você foi desconectado da sala",
+	"call.rejoin": "Entrar de novo",
+
+	"refused.token": "Seu acesso a esta sala não é mais válido. Entre de novo pelo link da sala.",
+	"refused.room": "Sala não encontrada ou encerrada",
+	"refused.duplicate": "Você já está nesta sala em outra aba ou aparelho.",
+
+	"toast.dismiss": "Fechar aviso",
+};
+
+export type MessageKey = keyof typeof ptBR;
