@@ -224,7 +224,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	): Promise<ClientRequests["produce"]["response"]> {
 		if (!peer.joined) throw new SignalingError("not-joined", "join before producing");
 		const transport = peer.transports.get(transportId);
-		if (!transport || transport.appData.direction !== "send") {
+		if (transport?.appData.direction !== "send") {
 			throw new SignalingError("not-found", "no such send transport");
 		}
 		if (kindOfSource[source] !== kind) {
