@@ -25,6 +25,9 @@ try {
 	const sfu = await startSfu(config, { redis, logger });
 	const shutdown = async (signal: string) => {
 		logger.info({ signal }, "shutting down");
+		// Closing waits on Redis for the node's deregistration; if Redis is gone
+		// that must not keep the process alive.
+		setTimeout(() => process.exit(0), 5000).unref();
 		await sfu.close();
 		await redis.quit().catch(() => {});
 		process.exit(0);
