@@ -68,3 +68,20 @@ export const ApiError = Type.Object({
 	code: Type.Optional(Type.String()),
 });
 export type ApiError = Static<typeof ApiError>;
+
+/**
+ * ICE servers for the browser's transports (TURN for networks that block the
+ * SFU's ports). Credentials are short-lived (TURN REST scheme), so they are
+ * only given to holders of a valid token: `GET /api/rooms/:roomId/ice-servers`
+ * with `Authorization: Bearer <token>`.
+ */
+export const IceServersResponse = Type.Object({
+	iceServers: Type.Array(
+		Type.Object({
+			urls: Type.Array(Type.String()),
+			username: Type.Optional(Type.String()),
+			credential: Type.Optional(Type.String()),
+		}),
+	),
+});
+export type IceServersResponse = Static<typeof IceServersResponse>;

@@ -1,5 +1,6 @@
 export * from "./api.ts";
 export * from "./limits.ts";
+export * from "./lobby.ts";
 export * from "./redis-keys.ts";
 export * from "./signaling.ts";
 export * from "./tokens.ts";

@@ -4,8 +4,25 @@
  * can point several deployments at one Redis.
  */
 export const redisKeys = {
-	/** JSON StoredRoom, with a TTL while nobody is in the call. */
+	/**
+	 * JSON StoredRoom. Its TTL is the room's lifetime: set at creation (a room
+	 * nobody enters expires), kept short and refreshed by the SFU while people
+	 * are in the call, and set to the grace period when the last one leaves.
+	 * Every other `mm:room:<id>:*` key follows the same TTL (see roomScopedKeys).
+	 */
 	room: (roomId: string) => `mm:room:${roomId}`,
+	/** Peer id of the current host (string). Changes on handover; the API authorises host actions against it. */
+	roomHost: (roomId: string) => `mm:room:${roomId}:host`,
+	/** Hash peerId → JSON RoomPresence: who is in the call now, maintained by the SFU. */
+	roomPeers: (roomId: string) => `mm:room:${roomId}:peers`,
+	/** Set of peer ids that were kicked: their tokens are refused until the room ends. */
+	roomRevoked: (roomId: string) => `mm:room:${roomId}:revoked`,
+	/** Sorted set of pending knock ids, scored by knock time (the host's queue). */
+	roomKnocks: (roomId: string) => `mm:room:${roomId}:knocks`,
+	/** List of JSON ChatMessage, newest last, bounded. */
+	roomChat: (roomId: string) => `mm:room:${roomId}:chat`,
+	/** JSON StoredKnock, with a TTL of the knock timeout. */
+	knock: (knockId: string) => `mm:knock:${knockId}`,
 	/** Set of ids of rooms that exist, for admin listings. */
 	rooms: "mm:rooms",
 	/** Public JWK (JSON) of a token signing key, by key id; expires after the longest token it can sign. */
@@ -14,6 +31,53 @@ export const redisKeys = {
 	sfuNodes: "mm:sfu:nodes",
 } as const;
 
+/** Every key that lives and dies with a room (the knock records expire on their own). */
+export function roomScopedKeys(roomId: string): string[] {
+	return [
+		redisKeys.room(roomId),
+		redisKeys.roomHost(roomId),
+		redisKeys.roomPeers(roomId),
+		redisKeys.roomRevoked(roomId),
+		redisKeys.roomKnocks(roomId),
+		redisKeys.roomChat(roomId),
+	];
+}
+
+/** Redis pub/sub channels. Messages are JSON. */
+export const redisChannels = {
+	/** LobbyHostEvent for whoever is host of the room (API WebSockets listen). */
+	lobby: (roomId: string) => `mm:events:lobby:${roomId}`,
+	/** LobbyGuestEvent for the guest who knocked (API WebSockets listen). */
+	knock: (knockId: string) => `mm:events:knock:${knockId}`,
+	/** SfuCommand for one SFU node (the node listens). */
+	sfuNode: (nodeId: string) => `mm:events:sfu:${nodeId}`,
+} as const;
+
+/** Orders the API gives an SFU node (admin actions). */
+export type SfuCommand = { type: "kick"; roomId: string; peerId: string } | { type: "close-room"; roomId: string };
+
+/** One person in the call, as the SFU publishes it for the API and admins. */
+export interface RoomPresence {
+	peerId: string;
+	name: string;
+	role: "host" | "guest";
+	/** Epoch ms when the peer joined the call. */
+	joinedAt: number;
+	producers: { id: string; kind: "audio" | "video"; source: "mic" | "cam" | "screen"; paused: boolean }[];
+}
+
+export interface StoredKnock {
+	id: string;
+	roomId: string;
+	name: string;
+	/** Epoch ms. */
+	createdAt: number;
+	expiresAt: number;
+	status: "pending" | "admitted" | "denied" | "cancelled" | "expired";
+	/** sha-256 hex of the secret the knocking browser holds; only it may wait on or cancel the knock. */
+	secretHash: string;
+}
+
 export interface StoredRoom {
 	id: string;
 	mode: "video" | "audio";
@@ -21,6 +85,8 @@ export interface StoredRoom {
 	createdAt: number;
 	/** SFU node the room is placed on. */
 	sfuNode: string;
+	/** Peer id the room was created for (the first host). */
+	hostPeerId: string;
 }
 
 /** What an SFU node publishes about itself every few seconds. */

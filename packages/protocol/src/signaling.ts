@@ -72,7 +72,9 @@ export const clientRequestSchemas = {
 	closeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
 	pauseProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
 	resumeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
-	/** Leave on purpose (closing the socket does the same, this just says it first). */
+	/** Host only: remove a peer from the call; its token is revoked until the room ends. */
+	kickPeer: Type.Object({ peerId: Id }, { additionalProperties: false }),
+	/** Leave on purpose. Unlike a dropped socket, a host leaving this way hands the role over at once. */
 	leave: Empty,
 } as const satisfies Record<string, TSchema>;
 
@@ -81,6 +83,7 @@ export type ClientRequestMethod = keyof typeof clientRequestSchemas;
 export interface PeerInfo {
 	id: string;
 	name: string;
+	/** Current role: the host may change during the call (see hostChanged). */
 	role: PeerRole;
 }
 
@@ -100,6 +103,7 @@ interface ClientResponses {
 	closeProducer: Record<string, never>;
 	pauseProducer: Record<string, never>;
 	resumeProducer: Record<string, never>;
+	kickPeer: Record<string, never>;
 	leave: Record<string, never>;
 }
 
@@ -147,6 +151,12 @@ export interface ServerNotifications {
 	consumerClosed: { consumerId: string };
 	consumerPaused: { consumerId: string };
 	consumerResumed: { consumerId: string };
+	/** To the removed peer, just before its socket closes. */
+	kicked: Record<string, never>;
+	/** To everyone, just before the room closes (an operator closed it). */
+	roomClosed: Record<string, never>;
+	/** The host role moved to `peerId` (the host left; the longest-present participant takes over). */
+	hostChanged: { peerId: string };
 }
 export type ServerNotificationMethod = keyof ServerNotifications;
 
