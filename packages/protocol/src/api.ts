@@ -51,15 +51,6 @@ export const RoomInfo = Type.Object({
 });
 export type RoomInfo = Static<typeof RoomInfo>;
 
-export const JoinRoomRequest = Type.Object({ name: DisplayName }, { additionalProperties: false });
-export type JoinRoomRequest = Static<typeof JoinRoomRequest>;
-
-export const JoinRoomResponse = Type.Object({
-	token: Type.String(),
-	peerId: Type.String(),
-});
-export type JoinRoomResponse = Static<typeof JoinRoomResponse>;
-
 /** Every API error has this shape (Fastify's own, so validation errors match too). */
 export const ApiError = Type.Object({
 	statusCode: Type.Integer(),

@@ -166,6 +166,8 @@ export type SignalingErrorCode =
 	| "unknown-method"
 	| "not-found"
 	| "not-joined"
+	| "forbidden"
+	| "rate-limited"
 	| "conflict"
 	| "internal";
 
