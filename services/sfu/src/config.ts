@@ -17,6 +17,20 @@ export interface SfuConfig {
 	rtcPort: number;
 	workerBin: string | undefined;
 	logLevel: string;
+	/**
+	 * HOST_HANDOVER_GRACE_SECONDS (default 10): how long a host whose socket
+	 * dropped has to come back (a reload) before the role passes on. A host
+	 * who leaves on purpose hands over at once. Held in milliseconds.
+	 */
+	hostHandoverGraceMs: number;
+	/**
+	 * ROOM_OCCUPIED_TTL_SECONDS (default 120): TTL of a room's Redis keys while
+	 * someone is in it, refreshed on every heartbeat; so it is also how long a
+	 * room outlives a crashed SFU node. At least 15 s (three heartbeats).
+	 */
+	roomOccupiedTtlMs: number;
+	/** ROOM_GRACE_SECONDS (default 60): TTL of a room's keys once its last peer left (time to reconnect). */
+	roomGraceMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -27,6 +41,20 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 		throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
 	}
 	return value;
+}
+
+/**
+ * A duration given in seconds, decimals allowed (tests use sub-second
+ * values), returned in milliseconds because timers and PEXPIRE take those.
+ */
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+	const raw = env[name];
+	if (raw === undefined || raw.trim() === "") return Math.round(fallback * 1000);
+	const value = Number(raw);
+	if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || value < min || value > max) {
+		throw new Error(`${name} must be a number of seconds from ${min} to ${max}, got "${raw}"`);
+	}
+	return Math.round(value * 1000);
 }
 
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -50,5 +78,8 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		rtcPort: integer(env, "SFU_RTC_PORT", 40000, 0, 65535),
 		workerBin: optional(env, "MEDIASOUP_WORKER_BIN"),
 		logLevel: optional(env, "LOG_LEVEL") ?? "info",
+		hostHandoverGraceMs: seconds(env, "HOST_HANDOVER_GRACE_SECONDS", 10, 0, 3600),
+		roomOccupiedTtlMs: seconds(env, "ROOM_OCCUPIED_TTL_SECONDS", 120, 15, 86_400),
+		roomGraceMs: seconds(env, "ROOM_GRACE_SECONDS", 60, 0.1, 86_400),
 	};
 }

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
+import { CommandListener, type CommandSubscriber } from "./commands/command-listener.ts";
 import type { SfuConfig } from "./config.ts";
 import { NodeRegistry, type NodeRegistryStore } from "./registry/node-registry.ts";
 import { RoomRegistry, type RoomStore } from "./rooms/room-registry.ts";
@@ -15,7 +16,9 @@ import { WorkerPool } from "./workers/worker-pool.ts";
 /** The Redis commands the SFU uses; a node-redis client satisfies it. */
 export type SfuRedis = RoomStore &
 	NodeRegistryStore & {
-		set(key: string, value: string, options: { EX: number }): Promise<unknown>;
+		set(key: string, value: string, options: { EX: number } | { expiration: "KEEPTTL" }): Promise<unknown>;
+		/** A second connection with the same options, for the command subscription. */
+		duplicate(): CommandSubscriber;
 	};
 
 export interface Sfu {
@@ -46,7 +49,14 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 			void registry.beat();
 		}, 500);
 	};
-	const rooms = new RoomRegistry({ pool: workers, store: redis, logger, onChange: loadChanged });
+	const rooms = new RoomRegistry({
+		pool: workers,
+		store: redis,
+		logger,
+		onChange: loadChanged,
+		lifetimes: { occupiedTtlMs: config.roomOccupiedTtlMs, graceMs: config.roomGraceMs },
+		hostHandoverGraceMs: config.hostHandoverGraceMs,
+	});
 
 	const httpServer: Server = createServer((request, response) => {
 		if (request.method === "GET" && request.url === "/health") {
@@ -82,7 +92,25 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 			rooms: rooms.rooms.size,
 			workers: workers.workers.length,
 		}),
+		// While anyone is in a room, its Redis keys must outlive the next heartbeat.
+		onHeartbeat: () => void rooms.refreshLifetimes(),
 	});
+	// Listen for the API's orders before announcing the node, so none is missed.
+	const subscriber = redis.duplicate();
+	let commands: CommandListener;
+	try {
+		commands = await CommandListener.start({ subscriber, nodeId: config.nodeId, rooms, logger });
+	} catch (error) {
+		try {
+			subscriber.destroy();
+		} catch {
+			// Never connected: nothing to release.
+		}
+		signaling.stop();
+		workers.close();
+		httpServer.close();
+		throw error;
+	}
 	await registry.start();
 	logger.info({ node: config.nodeId, signalingUrl, workers: workers.workers.length }, "sfu ready");
 
@@ -94,9 +122,10 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		workers,
 		async close() {
 			clearTimeout(beatTimer);
+			commands.close();
 			await registry.stop(config.nodeId);
 			signaling.stop();
-			rooms.closeAll();
+			await rooms.closeAll();
 			workers.close();
 			httpServer.closeAllConnections();
 			await new Promise<void>((resolve) => httpServer.close(() => resolve()));

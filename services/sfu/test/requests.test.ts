@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { RtpParameters } from "mediasoup-client/types";
 import { WebSocket } from "ws";
-import { connectPeer, createRoom, eventually, mint, type Rig, signalingUrl, startRig } from "./support.ts";
+import {
+	connectPeer,
+	createRoom,
+	eventually,
+	mint,
+	opusParameters,
+	type Rig,
+	rejection,
+	signalingUrl,
+	startRig,
+} from "./support.ts";
 
 let rig: Rig;
 before(async () => {
@@ -11,28 +20,6 @@ before(async () => {
 after(async () => {
 	await rig.close();
 });
-
-/** Opus parameters as a browser would send them; mediasoup needs no actual RTP to create the producer. */
-function opusParameters(ssrc: number): RtpParameters {
-	return {
-		mid: "0",
-		codecs: [
-			{ mimeType: "audio/opus", payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] },
-		],
-		headerExtensions: [],
-		encodings: [{ ssrc }],
-		rtcp: { cname: `cname-${ssrc}`, reducedSize: true },
-	};
-}
-
-async function rejection(promise: Promise<unknown>): Promise<string> {
-	try {
-		await promise;
-	} catch (error) {
-		return (error as Error).message;
-	}
-	assert.fail("the request was accepted");
-}
 
 test("malformed requests get error responses and the peer and room stay up", async () => {
 	const room = await createRoom(rig);

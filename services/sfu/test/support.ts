@@ -16,6 +16,7 @@ import {
 } from "@mindmeet/protocol";
 import { redisPublicKeyStore, TokenSigner } from "@mindmeet/protocol/token-keys";
 import { type RedisServer, startRedis } from "@mindmeet/testing/redis";
+import type { RtpCapabilities, RtpParameters } from "mediasoup-client/types";
 import { pino } from "pino";
 import { Peer as ProtooClient, WebSocketTransport } from "protoo-client";
 import { createClient } from "redis";
@@ -34,10 +35,16 @@ export interface Rig {
 	redis: RedisClient;
 	sfu: Sfu;
 	signer: TokenSigner;
+	/** Room id → the peer id createRoom made it for (the first host). */
+	hosts: Map<string, string>;
 	close(): Promise<void>;
 }
 
-export async function startRig(options: { workers?: number } = {}): Promise<Rig> {
+/**
+ * `env` overrides the SFU's configuration variables, e.g. a short
+ * HOST_HANDOVER_GRACE_SECONDS or ROOM_GRACE_SECONDS for lifetime tests.
+ */
+export async function startRig(options: { workers?: number; env?: Record<string, string> } = {}): Promise<Rig> {
 	if (!process.env.MEDIASOUP_WORKER_BIN) {
 		// Not a skip: the suite fails and says how to fix it.
 		throw new Error(
@@ -54,6 +61,7 @@ export async function startRig(options: { workers?: number } = {}): Promise<Rig>
 		SFU_RTC_PORT: "0",
 		SFU_WORKERS: String(options.workers ?? 1),
 		MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN,
+		...options.env,
 	});
 	const sfu = await startSfu(config, { redis, logger: pino({ level: "silent" }) });
 	const signer = await TokenSigner.create(redisPublicKeyStore(redis), 3600);
@@ -62,6 +70,7 @@ export async function startRig(options: { workers?: number } = {}): Promise<Rig>
 		redis,
 		sfu,
 		signer,
+		hosts: new Map(),
 		async close() {
 			await sfu.close();
 			await redis.quit().catch(() => {});
@@ -72,12 +81,15 @@ export async function startRig(options: { workers?: number } = {}): Promise<Rig>
 
 let roomCounter = 0;
 
-/** Store a room record the way the API does. */
+/** Store a room record and its host key the way the API does; the host's peer id is in `rig.hosts`. */
 export async function createRoom(rig: Rig, mode: RoomMode = "video"): Promise<string> {
 	roomCounter += 1;
 	const id = `room${String(roomCounter).padStart(6, "0")}`;
-	const room: StoredRoom = { id, mode, hostName: "Host", createdAt: Date.now(), sfuNode: rig.sfu.nodeId };
+	const hostPeerId = `host-${randomUUID().slice(0, 8)}`;
+	const room: StoredRoom = { id, mode, hostName: "Host", createdAt: Date.now(), sfuNode: rig.sfu.nodeId, hostPeerId };
 	await rig.redis.set(redisKeys.room(id), JSON.stringify(room), { EX: 600 });
+	await rig.redis.set(redisKeys.roomHost(id), hostPeerId, { EX: 600 });
+	rig.hosts.set(id, hostPeerId);
 	return id;
 }
 
@@ -86,7 +98,9 @@ export async function mint(
 	room: string,
 	options: { name?: string; role?: "host" | "guest"; peerId?: string } = {},
 ): Promise<{ token: string; peerId: string }> {
-	const peerId = options.peerId ?? randomUUID().slice(0, 12);
+	// A host token is for the peer id the room was created for, as the API mints it.
+	const hostPeerId = options.role === "host" ? rig.hosts.get(room) : undefined;
+	const peerId = options.peerId ?? hostPeerId ?? randomUUID().slice(0, 12);
 	const { token } = await rig.signer.sign({
 		room,
 		peerId,
@@ -193,6 +207,63 @@ export async function connectPeer(
 	peer.peerId = peerId;
 	await peer.opened();
 	return peer;
+}
+
+/** Connect, create a recv transport and join: a peer that is in the call. */
+export async function joinPeer(
+	rig: Rig,
+	room: string,
+	options: { name?: string; role?: "host" | "guest"; peerId?: string } = {},
+): Promise<TestPeer & { peerId: string; joined: ClientRequests["join"]["response"]; caps: RtpCapabilities }> {
+	const peer = (await connectPeer(rig, room, options)) as TestPeer & {
+		peerId: string;
+		joined: ClientRequests["join"]["response"];
+		caps: RtpCapabilities;
+	};
+	peer.caps = await peer.request("getRouterRtpCapabilities", {});
+	await peer.request("createWebRtcTransport", { direction: "recv" });
+	peer.joined = await peer.request("join", { rtpCapabilities: peer.caps });
+	return peer;
+}
+
+/** Opus parameters as a browser would send them; mediasoup needs no actual RTP to create the producer. */
+export function opusParameters(ssrc: number): RtpParameters {
+	return {
+		mid: "0",
+		codecs: [
+			{ mimeType: "audio/opus", payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] },
+		],
+		headerExtensions: [],
+		encodings: [{ ssrc }],
+		rtcp: { cname: `cname-${ssrc}`, reducedSize: true },
+	};
+}
+
+/** The error message of a request that must fail. */
+export async function rejection(promise: Promise<unknown>): Promise<string> {
+	try {
+		await promise;
+	} catch (error) {
+		return (error as Error).message;
+	}
+	throw new Error("the request was accepted");
+}
+
+/** Connect and expect a `refused` notification followed by the socket closing; returns the reason. */
+export async function refusalOf(url: string): Promise<string> {
+	const peer = new TestPeer(url);
+	const refused = await peer.notification("refused");
+	await peer.closedEvent();
+	return refused.reason;
+}
+
+/** Collect the JSON messages published on a Redis channel (a subscriber of its own, as the API has). */
+export async function listen<T>(rig: Rig, channel: string): Promise<{ messages: T[]; close(): void }> {
+	const subscriber = rig.redis.duplicate();
+	const messages: T[] = [];
+	await subscriber.connect();
+	await subscriber.subscribe(channel, (message) => messages.push(JSON.parse(message) as T));
+	return { messages, close: () => subscriber.destroy() };
 }
 
 /** Wait for a condition that the system reaches on its own, polling a bounded number of times. */

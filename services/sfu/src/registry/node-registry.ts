@@ -16,17 +16,28 @@ export class NodeRegistry {
 	readonly #store: NodeRegistryStore;
 	readonly #status: () => Omit<SfuNodeStatus, "heartbeatAt">;
 	readonly #logger: Logger;
+	readonly #onHeartbeat: (() => void) | undefined;
 	#timer: NodeJS.Timeout | undefined;
 
-	constructor(options: { store: NodeRegistryStore; status: () => Omit<SfuNodeStatus, "heartbeatAt">; logger: Logger }) {
+	constructor(options: {
+		store: NodeRegistryStore;
+		status: () => Omit<SfuNodeStatus, "heartbeatAt">;
+		logger: Logger;
+		/** Runs on every periodic heartbeat (not on load-change beats): keeps open rooms alive in Redis. */
+		onHeartbeat?: () => void;
+	}) {
 		this.#store = options.store;
 		this.#status = options.status;
 		this.#logger = options.logger;
+		this.#onHeartbeat = options.onHeartbeat;
 	}
 
 	async start(): Promise<void> {
 		await this.beat();
-		this.#timer = setInterval(() => void this.beat(), heartbeatIntervalMs);
+		this.#timer = setInterval(() => {
+			void this.beat();
+			this.#onHeartbeat?.();
+		}, heartbeatIntervalMs);
 		this.#timer.unref();
 	}
 

@@ -4,8 +4,6 @@
  * producers and consumers, which tells everyone else.
  */
 import type {
-	PeerInfo,
-	PeerRole,
 	ServerNotificationMethod,
 	ServerNotifications,
 	ServerRequestMethod,
@@ -20,7 +18,6 @@ export type TransportDirection = "send" | "recv";
 export class Peer {
 	readonly id: string;
 	readonly name: string;
-	readonly role: PeerRole;
 	/** Token id, so a revoked token can find its peer. */
 	readonly tokenId: string;
 	readonly connectedAt = Date.now();
@@ -30,11 +27,11 @@ export class Peer {
 	readonly #protoo: ProtooPeer;
 	#rtpCapabilities: RtpCapabilities | undefined;
 	#joinedAt: number | undefined;
+	#joinOrder: number | undefined;
 
 	constructor(claims: TokenClaims, protooPeer: ProtooPeer) {
 		this.id = claims.sub;
 		this.name = claims.name;
-		this.role = claims.role;
 		this.tokenId = claims.jti;
 		this.#protoo = protooPeer;
 	}
@@ -51,6 +48,14 @@ export class Peer {
 		return this.#joinedAt;
 	}
 
+	/**
+	 * Position in the room's join sequence: orders peers who joined within the
+	 * same millisecond, so "longest present" is never a tie.
+	 */
+	get joinOrder(): number | undefined {
+		return this.#joinOrder;
+	}
+
 	get rtpCapabilities(): RtpCapabilities | undefined {
 		return this.#rtpCapabilities;
 	}
@@ -59,13 +64,10 @@ export class Peer {
 		return this.#protoo.closed;
 	}
 
-	get info(): PeerInfo {
-		return { id: this.id, name: this.name, role: this.role };
-	}
-
-	markJoined(rtpCapabilities: RtpCapabilities): void {
+	markJoined(rtpCapabilities: RtpCapabilities, joinOrder: number): void {
 		this.#rtpCapabilities = rtpCapabilities;
 		this.#joinedAt = Date.now();
+		this.#joinOrder = joinOrder;
 	}
 
 	transport(direction: TransportDirection): WebRtcTransport | undefined {
@@ -79,6 +81,27 @@ export class Peer {
 		if (this.#protoo.closed) return;
 		// A notification to a peer whose socket just died is not worth an error.
 		this.#protoo.notify(method, data).catch(() => {});
+	}
+
+	/**
+	 * Notify and wait until the message is handed to the socket, so a close
+	 * that follows cannot overtake it. Bounded: a stuck socket must not hold
+	 * up a kick or a room closing.
+	 */
+	async notifyBeforeClose<M extends ServerNotificationMethod>(
+		method: M,
+		data: ServerNotifications[M],
+		timeoutMs = 1000,
+	): Promise<void> {
+		if (this.#protoo.closed) return;
+		let timer: NodeJS.Timeout | undefined;
+		await Promise.race([
+			this.#protoo.notify(method, data).catch(() => {}),
+			new Promise<void>((resolve) => {
+				timer = setTimeout(resolve, timeoutMs);
+			}),
+		]);
+		clearTimeout(timer);
 	}
 
 	async request<M extends ServerRequestMethod>(

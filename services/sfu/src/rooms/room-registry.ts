@@ -6,24 +6,32 @@ import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
 import type { MediaWorker, WorkerPool } from "../workers/worker-pool.ts";
 import { Room } from "./room.ts";
+import { type RoomLifetimes, type RoomRecordStore, RoomRecords } from "./room-records.ts";
 
-export interface RoomStore {
+/** The Redis commands rooms need; a node-redis client satisfies it. */
+export interface RoomStore extends RoomRecordStore {
 	get(key: string): Promise<string | null>;
+	sIsMember(key: string, member: string): Promise<number | boolean>;
+}
+
+export interface RoomRegistryOptions {
+	pool: WorkerPool;
+	store: RoomStore;
+	logger: Logger;
+	onChange: () => void;
+	lifetimes: RoomLifetimes;
+	hostHandoverGraceMs: number;
 }
 
 export class RoomRegistry {
 	readonly #rooms = new Map<string, Room>();
 	readonly #opening = new Map<string, Promise<Room | undefined>>();
-	readonly #pool: WorkerPool;
-	readonly #store: RoomStore;
-	readonly #logger: Logger;
-	readonly #onChange: () => void;
+	/** Grace-period writes of rooms that just closed, so shutdown can wait for them. */
+	readonly #vacating = new Set<Promise<void>>();
+	readonly #options: RoomRegistryOptions;
 
-	constructor(options: { pool: WorkerPool; store: RoomStore; logger: Logger; onChange: () => void }) {
-		this.#pool = options.pool;
-		this.#store = options.store;
-		this.#logger = options.logger;
-		this.#onChange = options.onChange;
+	constructor(options: RoomRegistryOptions) {
+		this.#options = options;
 	}
 
 	get rooms(): ReadonlyMap<string, Room> {
@@ -48,22 +56,44 @@ export class RoomRegistry {
 		return pending;
 	}
 
-	closeAll(): void {
+	/** Whether this peer id was kicked from the room (its tokens stay refused until the room ends). */
+	async isRevoked(roomId: string, peerId: string): Promise<boolean> {
+		return Boolean(await this.#options.store.sIsMember(redisKeys.roomRevoked(roomId), peerId));
+	}
+
+	/** Keep every occupied room alive in Redis for another occupied TTL (called on each heartbeat). */
+	refreshLifetimes(): Promise<void> {
+		const refreshes: Promise<void>[] = [];
+		for (const room of this.#rooms.values()) {
+			if (!room.closed && room.peers.size > 0) refreshes.push(room.records.occupied());
+		}
+		return Promise.all(refreshes).then(() => {});
+	}
+
+	/** Close every room and wait (best-effort) until their grace periods are recorded. */
+	async closeAll(): Promise<void> {
 		for (const room of this.#rooms.values()) room.close();
+		await Promise.all(this.#vacating);
 	}
 
 	async #openNew(roomId: string): Promise<Room | undefined> {
-		const json = await this.#store.get(redisKeys.room(roomId));
+		const { store, pool, logger, lifetimes, hostHandoverGraceMs } = this.#options;
+		const [json, host] = await Promise.all([store.get(redisKeys.room(roomId)), store.get(redisKeys.roomHost(roomId))]);
 		if (!json) return undefined;
-		const stored = JSON.parse(json) as StoredRoom;
+		const stored = JSON.parse(json) as Partial<StoredRoom>;
 		const mode: RoomMode = stored.mode === "audio" ? "audio" : "video";
-		const worker = this.#pool.leastLoaded((candidate) => this.#load(candidate));
-		const room = await Room.create({ id: roomId, mode, worker, logger: this.#logger });
+		// The host key follows handovers; the record only names the first host.
+		const hostPeerId = host ?? (typeof stored.hostPeerId === "string" ? stored.hostPeerId : undefined);
+		const worker = pool.leastLoaded((candidate) => this.#load(candidate));
+		const records = new RoomRecords({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
+		const room = await Room.create({ id: roomId, mode, worker, logger, hostPeerId, hostHandoverGraceMs, records });
 		this.#rooms.set(roomId, room);
-		room.on("peersChanged", this.#onChange);
+		room.on("peersChanged", this.#options.onChange);
 		room.on("close", () => {
 			if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
-			this.#onChange();
+			const vacated = records.vacated().finally(() => this.#vacating.delete(vacated));
+			this.#vacating.add(vacated);
+			this.#options.onChange();
 		});
 		return room;
 	}

@@ -1,9 +1,23 @@
 /**
  * A call: one mediasoup router on one worker, one protoo room, and the peers
  * in it. The room closes itself when its last peer leaves or its worker dies.
+ *
+ * The room also decides who is host. The role belongs to a peer id, not to a
+ * token claim: it starts with the id Redis names and moves on when that peer
+ * leaves (at once on `leave` or a kick, after a grace period when its socket
+ * drops, so a reloading host keeps it).
  */
 import { EventEmitter } from "node:events";
-import type { ClientRequests, MediaSource, RoomMode, ServerRequests, TokenClaims } from "@mindmeet/protocol";
+import type {
+	ClientRequests,
+	MediaSource,
+	PeerInfo,
+	PeerRole,
+	RoomMode,
+	RoomPresence,
+	ServerRequests,
+	TokenClaims,
+} from "@mindmeet/protocol";
 import type { Producer, Router, WebRtcTransport } from "mediasoup/types";
 import type { Logger } from "pino";
 import { Room as ProtooRoom, type WebSocketTransport } from "protoo-server";
@@ -12,10 +26,34 @@ import { SignalingError } from "../signaling/errors.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
 import { Peer } from "./peer.ts";
+import type { RoomRecords } from "./room-records.ts";
 
 export interface RoomEvents {
 	close: [];
 	peersChanged: [];
+}
+
+/** Why a peer is being removed; decides what happens to the host role. */
+type Departure = "left" | "kicked" | "dropped" | "replaced";
+
+export interface RoomOptions {
+	id: string;
+	mode: RoomMode;
+	worker: MediaWorker;
+	logger: Logger;
+	/** Peer id that holds the host role when the room opens. */
+	hostPeerId: string | undefined;
+	/** How long a host whose socket dropped keeps the role while away. */
+	hostHandoverGraceMs: number;
+	records: RoomRecords;
+}
+
+/** A snapshot for tests and diagnostics. */
+export interface RoomStatus {
+	hostPeerId: string | undefined;
+	/** A handover is waiting for the host's grace period to end (or for someone to join). */
+	handoverPending: boolean;
+	peers: RoomPresence[];
 }
 
 const kindOfSource: Record<MediaSource, "audio" | "video"> = { mic: "audio", cam: "video", screen: "video" };
@@ -29,26 +67,36 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #protooRoom = new ProtooRoom();
 	readonly #peers = new Map<string, Peer>();
 	readonly #logger: Logger;
+	readonly #records: RoomRecords;
+	readonly #hostHandoverGraceMs: number;
+	#hostPeerId: string | undefined;
+	#handoverTimer: NodeJS.Timeout | undefined;
+	/** The host is gone but nobody could take over yet: the next peer to join does. */
+	#handoverDue = false;
+	#joinCount = 0;
 	#closed = false;
 
-	private constructor(id: string, mode: RoomMode, worker: MediaWorker, router: Router, logger: Logger) {
+	private constructor(options: RoomOptions, router: Router, logger: Logger) {
 		super();
-		this.id = id;
-		this.mode = mode;
-		this.worker = worker;
+		this.id = options.id;
+		this.mode = options.mode;
+		this.worker = options.worker;
 		this.#router = router;
 		this.#logger = logger;
+		this.#records = options.records;
+		this.#hostPeerId = options.hostPeerId;
+		this.#hostHandoverGraceMs = options.hostHandoverGraceMs;
 		router.on("workerclose", () => {
 			this.#logger.warn("worker died under the room; closing it");
 			this.close();
 		});
 	}
 
-	static async create(options: { id: string; mode: RoomMode; worker: MediaWorker; logger: Logger }): Promise<Room> {
+	static async create(options: RoomOptions): Promise<Room> {
 		const router = await options.worker.worker.createRouter({ mediaCodecs });
 		const logger = options.logger.child({ room: options.id });
-		logger.info({ worker: options.worker.index }, "room opened");
-		return new Room(options.id, options.mode, options.worker, router, logger);
+		logger.info({ worker: options.worker.index, host: options.hostPeerId }, "room opened");
+		return new Room(options, router, logger);
 	}
 
 	get closed(): boolean {
@@ -59,12 +107,34 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#peers;
 	}
 
+	get hostPeerId(): string | undefined {
+		return this.#hostPeerId;
+	}
+
+	get records(): RoomRecords {
+		return this.#records;
+	}
+
+	status(): RoomStatus {
+		return {
+			hostPeerId: this.#hostPeerId,
+			handoverPending: this.#handoverTimer !== undefined || this.#handoverDue,
+			peers: [...this.#joinedPeers()].map((peer) => this.#presenceOf(peer)),
+		};
+	}
+
 	/** Accept a verified connection. A second connection for the same peer replaces the first (reload, reconnect). */
 	addPeer(claims: TokenClaims, transport: WebSocketTransport): Peer {
 		const existing = this.#peers.get(claims.sub);
 		if (existing) {
 			this.#logger.info({ peer: claims.sub }, "peer reconnected; closing its previous connection");
-			this.#removePeer(existing);
+			this.#removePeer(existing, "replaced");
+		}
+		if (claims.sub === this.#hostPeerId) {
+			// The host came back within its grace period: it keeps the role.
+			clearTimeout(this.#handoverTimer);
+			this.#handoverTimer = undefined;
+			this.#handoverDue = false;
 		}
 		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport));
 		this.#peers.set(peer.id, peer);
@@ -84,17 +154,47 @@ export class Room extends EventEmitter<RoomEvents> {
 			);
 		});
 		peer.protoo.on("close", () => {
-			if (this.#peers.get(peer.id) === peer) this.#removePeer(peer);
+			if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "dropped");
 		});
-		this.#logger.info({ peer: peer.id, role: peer.role }, "peer connected");
+		this.#logger.info({ peer: peer.id, host: peer.id === this.#hostPeerId }, "peer connected");
+		// The first connection makes the room occupied; later ones rely on the heartbeat.
+		if (this.#peers.size === 1) void this.#records.occupied();
 		this.emit("peersChanged");
 		return peer;
+	}
+
+	/**
+	 * Remove a peer for good: revoke its id (its token is refused from now on),
+	 * tell it, close it. Used by the host's kickPeer and by operators.
+	 * Returns false if no such peer is here.
+	 */
+	async kick(peerId: string): Promise<boolean> {
+		if (!this.#peers.has(peerId)) return false;
+		// Revoke first, so a reconnect racing the kick is refused at the door.
+		await this.#records.revoke(peerId);
+		// Look again: while Redis answered, the peer may have left or reconnected.
+		const target = this.#peers.get(peerId);
+		if (!target) return true;
+		await target.notifyBeforeClose("kicked", {});
+		if (this.#peers.get(peerId) === target) this.#removePeer(target, "kicked");
+		this.#logger.info({ peer: peerId }, "peer kicked");
+		return true;
+	}
+
+	/** An operator closed the room: tell everyone, then close. */
+	async closeByOperator(): Promise<void> {
+		if (this.#closed) return;
+		await Promise.all([...this.#peers.values()].map((peer) => peer.notifyBeforeClose("roomClosed", {})));
+		this.#logger.info("room closed by an operator");
+		this.close();
 	}
 
 	/** Close every peer and the router. */
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		clearTimeout(this.#handoverTimer);
+		this.#handoverTimer = undefined;
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
 		this.#protooRoom.close();
@@ -103,16 +203,84 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.emit("close");
 	}
 
-	#removePeer(peer: Peer): void {
+	#removePeer(peer: Peer, departure: Departure): void {
 		this.#peers.delete(peer.id);
 		const wasJoined = peer.joined;
 		peer.close();
 		if (wasJoined) {
 			for (const other of this.#joinedPeers(peer)) other.notify("peerLeft", { peerId: peer.id });
+			this.#records.removePresence(peer.id);
 		}
-		this.#logger.info({ peer: peer.id }, "peer left");
+		this.#logger.info({ peer: peer.id, departure }, "peer left");
 		this.emit("peersChanged");
-		if (this.#peers.size === 0) this.close();
+		if (this.#peers.size === 0) {
+			this.close();
+			return;
+		}
+		if (this.#closed || peer.id !== this.#hostPeerId || departure === "replaced") return;
+		if (departure === "dropped" && this.#hostHandoverGraceMs > 0) {
+			// Maybe a reload: give the host time to come back with the same peer id.
+			clearTimeout(this.#handoverTimer);
+			this.#handoverTimer = setTimeout(() => {
+				this.#handoverTimer = undefined;
+				if (!this.#closed && !this.#peers.has(peer.id)) this.#handOver();
+			}, this.#hostHandoverGraceMs);
+			this.#handoverTimer.unref();
+		} else {
+			this.#handOver();
+		}
+	}
+
+	/** Give the host role to the longest-present joined peer; if nobody has joined, to whoever joins next. */
+	#handOver(): void {
+		let next: Peer | undefined;
+		for (const candidate of this.#joinedPeers()) {
+			if (next === undefined || (candidate.joinOrder ?? 0) < (next.joinOrder ?? 0)) next = candidate;
+		}
+		if (!next) {
+			this.#handoverDue = true;
+			return;
+		}
+		this.#handoverDue = false;
+		const previous = this.#hostPeerId;
+		this.#hostPeerId = next.id;
+		this.#logger.info({ from: previous, to: next.id }, "host role handed over");
+		for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId: next.id });
+		void this.#records.hostChanged(next.id);
+		for (const peer of this.#joinedPeers()) {
+			if (peer.id === previous || peer.id === next.id) this.#writePresence(peer);
+		}
+	}
+
+	#roleOf(peer: Peer): PeerRole {
+		return peer.id === this.#hostPeerId ? "host" : "guest";
+	}
+
+	#infoOf(peer: Peer): PeerInfo {
+		return { id: peer.id, name: peer.name, role: this.#roleOf(peer) };
+	}
+
+	#presenceOf(peer: Peer): RoomPresence {
+		return {
+			peerId: peer.id,
+			name: peer.name,
+			role: this.#roleOf(peer),
+			joinedAt: peer.joinedAt ?? Date.now(),
+			producers: [...peer.producers.values()]
+				.filter((producer) => !producer.closed)
+				.map((producer) => ({
+					id: producer.id,
+					kind: producer.kind,
+					source: producer.appData.source as MediaSource,
+					paused: producer.paused,
+				})),
+		};
+	}
+
+	/** Publish a peer's presence, unless it already left (a slow request must not resurrect it). */
+	#writePresence(peer: Peer): void {
+		if (this.#closed || !peer.joined || this.#peers.get(peer.id) !== peer) return;
+		this.#records.writePresence(this.#presenceOf(peer));
 	}
 
 	*#joinedPeers(except?: Peer): Iterable<Peer> {
@@ -139,19 +307,30 @@ export class Room extends EventEmitter<RoomEvents> {
 				const { producerId } = validateRequest(method, data);
 				this.#ownProducer(peer, producerId).close();
 				peer.producers.delete(producerId);
+				this.#writePresence(peer);
 				return {};
 			}
 			case "pauseProducer":
 				await this.#ownProducer(peer, validateRequest(method, data).producerId).pause();
+				this.#writePresence(peer);
 				return {};
 			case "resumeProducer":
 				await this.#ownProducer(peer, validateRequest(method, data).producerId).resume();
+				this.#writePresence(peer);
 				return {};
+			case "kickPeer": {
+				const { peerId } = validateRequest(method, data);
+				if (peer.id !== this.#hostPeerId) throw new SignalingError("forbidden", "only the host can remove someone");
+				if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
+				if (!this.#peers.has(peerId)) throw new SignalingError("not-found", "no such peer in this room");
+				await this.kick(peerId);
+				return {};
+			}
 			case "leave":
 				validateRequest(method, data);
 				// Answer first, then close: the client is waiting for the response.
 				setImmediate(() => {
-					if (this.#peers.get(peer.id) === peer) this.#removePeer(peer);
+					if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "left");
 				});
 				return {};
 		}
@@ -205,9 +384,15 @@ export class Room extends EventEmitter<RoomEvents> {
 		{ rtpCapabilities }: ClientRequests["join"]["request"],
 	): Promise<ClientRequests["join"]["response"]> {
 		if (peer.joined) throw new SignalingError("conflict", "already joined");
-		peer.markJoined(rtpCapabilities);
+		peer.markJoined(rtpCapabilities, ++this.#joinCount);
+		// The host left while nobody else had joined: the first to join takes over.
+		if (this.#handoverDue && (this.#hostPeerId === undefined || !this.#peers.has(this.#hostPeerId))) {
+			this.#handOver();
+		}
+		this.#writePresence(peer);
 		const others = [...this.#joinedPeers(peer)];
-		for (const other of others) other.notify("peerJoined", peer.info);
+		const info = this.#infoOf(peer);
+		for (const other of others) other.notify("peerJoined", info);
 		// Consumers are created after the response so the client knows who is
 		// in the room before their media arrives.
 		setImmediate(() => {
@@ -215,7 +400,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
 			}
 		});
-		return { self: peer.info, peers: others.map((other) => other.info), mode: this.mode };
+		return { self: info, peers: others.map((other) => this.#infoOf(other)), mode: this.mode };
 	}
 
 	async #produce(
@@ -244,6 +429,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		peer.producers.set(producer.id, producer);
 		producer.on("transportclose", () => peer.producers.delete(producer.id));
+		this.#writePresence(peer);
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
 		return { producerId: producer.id };
 	}

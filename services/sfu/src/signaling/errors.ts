@@ -2,10 +2,12 @@ import type { SignalingErrorCode } from "@mindmeet/protocol";
 
 const statusOf: Record<SignalingErrorCode, number> = {
 	"bad-request": 400,
+	forbidden: 403,
 	"not-joined": 403,
 	"not-found": 404,
 	"unknown-method": 405,
 	conflict: 409,
+	"rate-limited": 429,
 	internal: 500,
 };
 

@@ -2,7 +2,8 @@
  * The protoo WebSocket endpoint. A connection is accepted into a room only
  * with a valid token for that room; otherwise the client is told why in a
  * `refused` notification and the socket is closed (code 4000, so protoo
- * clients do not retry).
+ * clients do not retry). Kicked peers are refused here too: their peer id is
+ * in the room's revocation set until the room ends.
  */
 import type { Server as HttpServer } from "node:http";
 import {
@@ -73,6 +74,10 @@ export class SignalingServer {
 			throw error;
 		}
 		if (!roomId || roomId !== claims.room) throw new Refusal("wrong-room", "the token is for another room");
+		// A kicked peer's token stays valid cryptographically; the room's revocation set says no.
+		if (await this.#rooms.isRevoked(claims.room, claims.sub)) {
+			throw new Refusal("token-revoked", "you were removed from this room");
+		}
 		const room = await this.#rooms.open(claims.room);
 		if (!room) throw new Refusal("room-not-found", "the room does not exist or has ended");
 		return { claims, room };
