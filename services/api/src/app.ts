@@ -5,15 +5,22 @@
  */
 
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import fastifySwagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
 import { limits } from "@mindmeet/protocol";
 import { redisPublicKeyStore, TokenSigner } from "@mindmeet/protocol/token-keys";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger, LoggerOptions } from "pino";
+import { adminPlugin } from "./admin/plugin.ts";
 import type { ApiConfig } from "./config.ts";
+import { EventHub } from "./event-hub.ts";
 import { healthPlugin } from "./health/plugin.ts";
 import { apiErrorHandler, formatSchemaErrors, malformedUrlHandler, notFoundHandler, pathOf } from "./http-errors.ts";
-import { type ApiRedis, describeError } from "./redis.ts";
+import { icePlugin } from "./ice/plugin.ts";
+import { lobbyPlugin } from "./lobby/plugin.ts";
+import { openApiDocument, openApiPlugin } from "./openapi.ts";
+import { type ApiRedis, describeError, logAvailability } from "./redis.ts";
+import { RoomAuthorizer } from "./room-auth.ts";
 import { roomsPlugin } from "./rooms/plugin.ts";
 import { sfuProxyPlugin } from "./sfu-proxy/plugin.ts";
 import { tokenMinter } from "./tokens.ts";
@@ -74,6 +81,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		frameworkErrors: malformedUrlHandler,
 		return503OnClosing: true,
 		forceCloseConnections: true,
+		// The client address (the knock rate limit's key) comes from X-Forwarded-For only behind a trusted proxy.
+		trustProxy: config.trustProxy,
 	});
 
 	const republish = setInterval(() => {
@@ -89,6 +98,24 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	app.removeContentTypeParser("text/plain");
 	app.setNotFoundHandler(notFoundHandler);
 
+	// Added before @fastify/websocket's own preClose (which closes every socket), so lobby sockets
+	// closed by a shutdown are not mistaken for guests leaving.
+	let shuttingDown = false;
+	app.addHook("preClose", async () => {
+		shuttingDown = true;
+	});
+
+	// Before any route, so that every route is in the document.
+	await app.register(fastifySwagger, { openapi: openApiDocument, hideUntagged: true });
+
+	// One subscriber connection for every lobby socket of this instance.
+	const subscriber = redis.duplicate();
+	logAvailability(subscriber, app.log, "redis subscriber");
+	const hub = new EventHub(subscriber, app.log);
+	app.addHook("onClose", async () => hub.close());
+	const auth = new RoomAuthorizer(redis);
+	const mintToken = tokenMinter(signer);
+
 	await app.register(fastifyWebsocket, {
 		options: {
 			maxPayload: limits.signalingMessageMaxBytes,
@@ -99,19 +126,33 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	await app.register(healthPlugin, { redis });
 	await app.register(roomsPlugin, {
 		redis,
-		mintToken: tokenMinter(signer),
+		mintToken,
 		publicUrl: config.publicUrl,
-		guestTokenTtl: config.guestTokenTtl,
 		hostTokenTtl: config.hostTokenTtl,
 		roomTtl: config.roomTtl,
 	});
+	await app.register(lobbyPlugin, {
+		redis,
+		hub,
+		auth,
+		mintToken,
+		knockTimeout: config.knockTimeout,
+		knockRateLimit: config.knockRateLimit,
+		guestTokenTtl: config.guestTokenTtl,
+		isShuttingDown: () => shuttingDown,
+	});
+	await app.register(icePlugin, { auth, turn: config.turn });
+	await app.register(adminPlugin, { redis, adminToken: config.adminToken });
 	await app.register(sfuProxyPlugin, { redis });
+	await app.register(openApiPlugin);
 	await app.register(webPlugin, { webDist: config.webDist });
 
 	try {
+		await subscriber.connect();
 		await app.ready();
 	} catch (error) {
 		clearInterval(republish);
+		hub.close();
 		throw error;
 	}
 	return app;

@@ -1,3 +1,25 @@
+/**
+ * The API's environment, parsed and checked once at start. Every variable,
+ * `.env` style, with its default:
+ *
+ *   PORT=3000               TCP port (0 = any free port)
+ *   HOST=0.0.0.0            interface to bind
+ *   REDIS_URL=              required: redis://host:port
+ *   PUBLIC_URL=http://localhost:$PORT   origin browsers see; links are built from it
+ *   WEB_DIST=<repo>/web/dist            built web app
+ *   GUEST_TOKEN_TTL=600     seconds a guest's token (minted on admission) is valid
+ *   HOST_TOKEN_TTL=43200    seconds a host's token is valid
+ *   ROOM_TTL=1800           seconds a room nobody enters lives (the SFU manages it once people are in)
+ *   KNOCK_TIMEOUT=120       seconds a knock waits for the host's answer
+ *   KNOCK_RATE_LIMIT=10     knocks per minute from one client address
+ *   TRUST_PROXY=false       true only behind a proxy that sets X-Forwarded-For (compose: Caddy)
+ *   ADMIN_TOKEN=            bearer token for /api/admin/*, >= 16 characters; unset disables
+ *                           the admin API, and production (NODE_ENV=production) refuses to start
+ *   TURN_URLS=              comma-separated turn:/turns:/stun: URLs handed to browsers; empty = no TURN
+ *   TURN_SECRET=            coturn's static-auth-secret; required when TURN_URLS is set
+ *   LOG_LEVEL=info          fatal, error, warn, info, debug, trace, silent
+ *   NODE_ENV=development
+ */
 import { resolve } from "node:path";
 
 /** Everything the API reads from its environment, parsed and checked once at start. */
@@ -15,10 +37,35 @@ export interface ApiConfig {
 	guestTokenTtl: number;
 	/** Lifetime of a host's token, seconds; also the longest token the signer will mint. */
 	hostTokenTtl: number;
-	/** Lifetime of a room record in Redis, seconds. */
+	/**
+	 * How long a room nobody enters lives, seconds. Once people are in the call
+	 * the SFU keeps refreshing the room's TTL itself, so this only bounds rooms
+	 * that were created and never used.
+	 */
 	roomTtl: number;
+	/** How long a knock waits for the host's answer before it expires, seconds. */
+	knockTimeout: number;
+	/** Knocks one client address may send per minute. */
+	knockRateLimit: number;
+	/**
+	 * Whether to take the client address from X-Forwarded-For. Only true behind
+	 * a reverse proxy that sets it (compose: Caddy); otherwise anyone could pick
+	 * the address the knock rate limit counts against.
+	 */
+	trustProxy: boolean;
+	/** Bearer token for /api/admin/*; undefined disables the admin API (refused in production). */
+	adminToken: string | undefined;
+	/** TURN relay handed to browsers, or undefined when none is configured. */
+	turn: TurnConfig | undefined;
 	logLevel: LogLevel;
 	nodeEnv: string;
+}
+
+export interface TurnConfig {
+	/** turn:/turns:/stun: URLs, in the order browsers should try them. */
+	urls: string[];
+	/** coturn's static-auth-secret: credentials are derived from it, never sent. */
+	secret: string;
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -40,6 +87,55 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 		throw new Error(`${name} must be a whole number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
 	}
 	return parsed;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+	const raw = value(env, name)?.toLowerCase();
+	if (raw === undefined) return fallback;
+	if (raw === "true" || raw === "1" || raw === "yes") return true;
+	if (raw === "false" || raw === "0" || raw === "no") return false;
+	throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+/** Shortest ADMIN_TOKEN accepted: anything shorter could be guessed by trying. */
+export const adminTokenMinLength = 16;
+
+function adminToken(env: NodeJS.ProcessEnv, production: boolean): string | undefined {
+	const token = value(env, "ADMIN_TOKEN");
+	if (token === undefined) {
+		if (production) {
+			throw new Error(
+				"ADMIN_TOKEN is not set: production needs a bearer token for the admin API (generate one with openssl rand -hex 32)",
+			);
+		}
+		return undefined;
+	}
+	if (token.length < adminTokenMinLength || /\s/.test(token)) {
+		throw new Error(
+			`ADMIN_TOKEN must be at least ${adminTokenMinLength} characters without spaces (generate one with openssl rand -hex 32)`,
+		);
+	}
+	return token;
+}
+
+function turn(env: NodeJS.ProcessEnv): TurnConfig | undefined {
+	const rawUrls = value(env, "TURN_URLS");
+	const secret = value(env, "TURN_SECRET");
+	// A secret alone is fine (coturn may run for another deployment); URLs without a secret are unusable.
+	if (rawUrls === undefined) return undefined;
+	if (secret === undefined) throw new Error("TURN_URLS is set but TURN_SECRET is not: set both, or neither");
+	const urls = rawUrls
+		.split(",")
+		.map((url) => url.trim())
+		.filter(Boolean);
+	for (const url of urls) {
+		if (!/^(?:turns?|stuns?):[^\s]+$/.test(url)) {
+			throw new Error(
+				`TURN_URLS must be comma-separated turn:, turns: or stun: URLs such as turn:meet.example.org:3478, got ${JSON.stringify(url)}`,
+			);
+		}
+	}
+	return { urls, secret };
 }
 
 function httpOrigin(name: string, raw: string): string {
@@ -76,6 +172,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		throw new Error(`GUEST_TOKEN_TTL (${guestTokenTtl}) must not exceed HOST_TOKEN_TTL (${hostTokenTtl})`);
 	}
 
+	const nodeEnv = value(env, "NODE_ENV") ?? "development";
+
 	const logLevel = value(env, "LOG_LEVEL") ?? "info";
 	if (!(logLevels as readonly string[]).includes(logLevel)) {
 		throw new Error(`LOG_LEVEL must be one of ${logLevels.join(", ")}, got ${JSON.stringify(logLevel)}`);
@@ -89,8 +187,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		webDist: resolve(value(env, "WEB_DIST") ?? defaultWebDist),
 		guestTokenTtl,
 		hostTokenTtl,
-		roomTtl: integer(env, "ROOM_TTL", 86_400, 60, 365 * 86_400),
+		roomTtl: integer(env, "ROOM_TTL", 1_800, 60, 365 * 86_400),
+		knockTimeout: integer(env, "KNOCK_TIMEOUT", 120, 1, 3_600),
+		knockRateLimit: integer(env, "KNOCK_RATE_LIMIT", 10, 1, 100_000),
+		trustProxy: boolean(env, "TRUST_PROXY", false),
+		adminToken: adminToken(env, nodeEnv === "production"),
+		turn: turn(env),
 		logLevel: logLevel as LogLevel,
-		nodeEnv: value(env, "NODE_ENV") ?? "development",
+		nodeEnv,
 	};
 }

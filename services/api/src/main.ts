@@ -1,7 +1,9 @@
 /**
  * Start the API: `node services/api/src/main.ts` (or `npm start --workspace services/api`).
  * Reads PORT, HOST, REDIS_URL (required), PUBLIC_URL, WEB_DIST, GUEST_TOKEN_TTL,
- * HOST_TOKEN_TTL, ROOM_TTL, LOG_LEVEL, NODE_ENV — see config.ts.
+ * HOST_TOKEN_TTL, ROOM_TTL, KNOCK_TIMEOUT, KNOCK_RATE_LIMIT, TRUST_PROXY,
+ * ADMIN_TOKEN (required when NODE_ENV=production), TURN_URLS, TURN_SECRET,
+ * LOG_LEVEL, NODE_ENV — defaults and meaning in config.ts.
  */
 import { pino } from "pino";
 import { buildApi } from "./app.ts";

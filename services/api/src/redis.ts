@@ -4,7 +4,7 @@
  * mean "storage is unreachable" rather than a bug.
  */
 import type { KeyValueClient } from "@mindmeet/protocol/token-keys";
-import type { Logger } from "pino";
+import type { BaseLogger, Logger } from "pino";
 import {
 	ClientClosedError,
 	ClientOfflineError,
@@ -23,13 +23,47 @@ export interface ApiRedisSetOptions {
 	EX?: number;
 }
 
+/** Called with each message published on a channel. */
+export type ChannelListener = (message: string, channel: string) => unknown;
+
+/** A dedicated connection for pub/sub (a client in subscriber mode can run nothing else). */
+export interface ApiRedisSubscriber {
+	connect(): Promise<unknown>;
+	subscribe(channel: string, listener: ChannelListener): Promise<void>;
+	unsubscribe(channel: string, listener: ChannelListener): Promise<void>;
+	destroy(): void;
+	on(event: "error", listener: (error: unknown) => void): unknown;
+	on(event: "ready", listener: () => void): unknown;
+}
+
+/** Arguments of EVAL: keys the script touches, then plain arguments. */
+export interface EvalArguments {
+	keys: string[];
+	arguments: string[];
+}
+
 /** Redis commands the API needs. A node-redis client (`createClient()`) satisfies this. */
 export interface ApiRedis extends KeyValueClient {
 	set(key: string, value: string, options: ApiRedisSetOptions): Promise<unknown>;
+	del(keys: string | string[]): Promise<number>;
+	exists(keys: string | string[]): Promise<number>;
+	pTTL(key: string): Promise<number>;
 	sAdd(key: string, members: string | string[]): Promise<number>;
+	sRem(key: string, members: string | string[]): Promise<number>;
+	sMembers(key: string): Promise<string[]>;
+	sIsMember(key: string, member: string): Promise<number>;
 	hGet(key: string, field: string): Promise<string | null | undefined>;
 	hGetAll(key: string): Promise<Record<string, string>>;
+	hLen(key: string): Promise<number>;
+	hExists(key: string, field: string): Promise<number>;
+	zRange(key: string, start: number, stop: number): Promise<string[]>;
+	zCard(key: string): Promise<number>;
+	zRem(key: string, members: string | string[]): Promise<number>;
+	eval(script: string, options: EvalArguments): Promise<unknown>;
+	publish(channel: string, message: string): Promise<number>;
 	ping(): Promise<string>;
+	/** A new connection with the same options, for subscribing. */
+	duplicate(): ApiRedisSubscriber;
 }
 
 /** How long one command may take before the API gives up on it, ms. */
@@ -50,20 +84,33 @@ export function createApiRedis(url: string, logger: Logger) {
 			reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) + Math.floor(Math.random() * 100),
 		},
 	});
+	logAvailability(client, logger, "redis");
+	return client;
+}
+
+/**
+ * Log a connection's outage once and its recovery once. Also the listener
+ * without which an `error` event would crash the process: connections made
+ * with `duplicate()` need it too (listeners are not copied).
+ */
+export function logAvailability(
+	client: Pick<ApiRedisSubscriber, "on">,
+	logger: Pick<BaseLogger, "debug" | "error" | "info">,
+	what: string,
+): void {
 	let down = false;
 	client.on("error", (error: unknown) => {
 		if (down) {
-			logger.debug({ error: describeError(error) }, "redis still unreachable");
+			logger.debug({ error: describeError(error) }, `${what} still unreachable`);
 			return;
 		}
 		down = true;
-		logger.error({ error: describeError(error) }, "redis unavailable, reconnecting");
+		logger.error({ error: describeError(error) }, `${what} unavailable, reconnecting`);
 	});
 	client.on("ready", () => {
-		if (down) logger.info("redis reconnected");
+		if (down) logger.info(`${what} reconnected`);
 		down = false;
 	});
-	return client;
 }
 
 export type ApiRedisClient = ReturnType<typeof createApiRedis>;

@@ -3,17 +3,19 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type CreateRoomResponse, limits, redisKeys } from "@mindmeet/protocol";
+import { type CreateRoomResponse, type KnockResponse, limits, redisKeys } from "@mindmeet/protocol";
 import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
-import { registerNode, startTestApi, type TestApi } from "./helpers.ts";
+import { redisContents, registerNode, startTestApi, type TestApi } from "./helpers.ts";
 
 describe("bad input", () => {
 	let api: TestApi;
 	let roomId: string;
+	let hostToken: string;
 
 	before(async () => {
-		api = await startTestApi();
+		// Every inject comes from 127.0.0.1: keep the knock rate limit out of these tests.
+		api = await startTestApi({ KNOCK_RATE_LIMIT: "100000" });
 		await registerNode(api.redis, { id: "node-a" });
 		const res = await api.app.inject({
 			method: "POST",
@@ -21,15 +23,14 @@ describe("bad input", () => {
 			payload: { hostName: "Host", mode: "video" },
 		});
 		assert.equal(res.statusCode, 201);
-		roomId = res.json<CreateRoomResponse>().roomId;
+		({ roomId, hostToken } = res.json<CreateRoomResponse>());
 	});
 	after(async () => {
 		await api?.close();
 	});
 
-	async function snapshot() {
-		return { keys: await api.redis.dbSize(), rooms: await api.redis.sCard(redisKeys.rooms) };
-	}
+	/** Every key and value: a refusal must leave all of it as it was. */
+	const snapshot = () => redisContents(api.redis);
 
 	/** Send a request that must be refused with `status`; check the error shape and that Redis did not change. */
 	async function refused(options: InjectOptions, status: number, message: RegExp): Promise<LightMyRequestResponse> {
@@ -51,9 +52,9 @@ describe("bad input", () => {
 		headers: { "content-type": "application/json" },
 		payload: typeof payload === "string" ? payload : JSON.stringify(payload),
 	});
-	const join = (id: string, payload: unknown): InjectOptions => ({
+	const knock = (id: string, payload: unknown): InjectOptions => ({
 		method: "POST",
-		url: `/api/rooms/${encodeURIComponent(id)}/join`,
+		url: `/api/rooms/${encodeURIComponent(id)}/knocks`,
 		headers: { "content-type": "application/json" },
 		payload: typeof payload === "string" ? payload : JSON.stringify(payload),
 	});
@@ -187,48 +188,56 @@ describe("bad input", () => {
 		});
 	});
 
-	describe("POST /api/rooms/:roomId/join", () => {
+	describe("POST /api/rooms/:roomId/knocks", () => {
 		test("unknown room → 404", async () => {
-			await refused(join("zzzzzzzzzz", { name: "Eva" }), 404, /^room not found$/);
+			await refused(knock("zzzzzzzzzz", { name: "Eva" }), 404, /^room not found$/);
 		});
 
 		test("path-like room id → 404", async () => {
-			await refused(join("../../etc", { name: "Eva" }), 404, /^room not found$/);
+			await refused(knock("../../etc", { name: "Eva" }), 404, /^room not found$/);
 		});
 
 		test("200-character room id → 404", async () => {
-			await refused(join("a".repeat(200), { name: "Eva" }), 404, /^room not found$/);
+			await refused(knock("a".repeat(200), { name: "Eva" }), 404, /^room not found$/);
 		});
 
 		test("malformed JSON → 400", async () => {
-			await refused(join(roomId, '{"name": '), 400, /JSON/i);
+			await refused(knock(roomId, '{"name": '), 400, /JSON/i);
 		});
 
 		test("name as a number → 400", async () => {
-			await refused(join(roomId, { name: 7 }), 400, /name must be string/);
+			await refused(knock(roomId, { name: 7 }), 400, /name must be string/);
 		});
 
 		test("missing name → 400", async () => {
-			await refused(join(roomId, {}), 400, /required property 'name'/);
+			await refused(knock(roomId, {}), 400, /required property 'name'/);
 		});
 
 		test("an extra field → 400", async () => {
-			await refused(join(roomId, { name: "Eva", role: "host" }), 400, /unknown field "role"/);
+			await refused(knock(roomId, { name: "Eva", role: "host" }), 400, /unknown field "role"/);
 		});
 
 		test("name of 41 characters after trimming → 400", async () => {
-			await refused(join(roomId, { name: "c".repeat(41) }), 400, /at most 40 characters/);
+			await refused(knock(roomId, { name: "c".repeat(41) }), 400, /at most 40 characters/);
+		});
+
+		test("name far over the limit → 400", async () => {
+			await refused(knock(roomId, { name: "c".repeat(5000) }), 400, /name must NOT have more than/);
 		});
 
 		test("name of only spaces → 400", async () => {
-			await refused(join(roomId, { name: "   " }), 400, /name must not be empty/);
+			await refused(knock(roomId, { name: "   " }), 400, /name must not be empty/);
+		});
+
+		test("empty name → 400", async () => {
+			await refused(knock(roomId, { name: "" }), 400, /name must NOT have fewer than 1/);
 		});
 
 		test("wrong content type → 415", async () => {
 			await refused(
 				{
 					method: "POST",
-					url: `/api/rooms/${roomId}/join`,
+					url: `/api/rooms/${roomId}/knocks`,
 					headers: { "content-type": "text/plain" },
 					payload: "Eva",
 				},
@@ -237,12 +246,59 @@ describe("bad input", () => {
 			);
 		});
 
-		test("HTML in a guest name is kept as text", async () => {
+		test("a name of exactly 40 characters after trimming is accepted", async () => {
+			const res = await api.app.inject(knock(roomId, { name: ` ${"d".repeat(limits.nameMaxLength)} ` }));
+			assert.equal(res.statusCode, 201);
+		});
+
+		test("HTML in a guest name is kept as text, up to the token it gets", async () => {
 			const html = "<script>alert('x')</script>";
-			const res = await api.app.inject(join(roomId, { name: html }));
-			assert.equal(res.statusCode, 200);
-			const claims = await new TokenVerifier(redisPublicKeyStore(api.redis)).verify(res.json().token);
+			const res = await api.app.inject(knock(roomId, { name: html }));
+			assert.equal(res.statusCode, 201);
+			const { knockId } = res.json<KnockResponse>();
+			const stored = JSON.parse((await api.redis.get(redisKeys.knock(knockId))) ?? "{}");
+			assert.equal(stored.name, html);
+			const admit = await api.app.inject({
+				method: "POST",
+				url: `/api/rooms/${roomId}/knocks/${knockId}/admit`,
+				headers: { authorization: `Bearer ${hostToken}` },
+			});
+			assert.equal(admit.statusCode, 200);
+			const token = JSON.parse((await api.redis.get(redisKeys.knock(knockId))) ?? "{}").admittedToken;
+			const claims = await new TokenVerifier(redisPublicKeyStore(api.redis)).verify(token);
 			assert.equal(claims.name, html);
+		});
+	});
+
+	describe("knock decisions and withdrawal", () => {
+		const decision = (id: string, knockId: string, what: string): InjectOptions => ({
+			method: "POST",
+			url: `/api/rooms/${encodeURIComponent(id)}/knocks/${encodeURIComponent(knockId)}/${what}`,
+			headers: { authorization: `Bearer ${hostToken}` },
+		});
+
+		test("a decision on another room with this room's host token → 401", async () => {
+			await refused(decision("zzzzzzzzzz", "A".repeat(16), "admit"), 401, /another room/);
+		});
+
+		test("a decision on a 200-character knock id → 404", async () => {
+			await refused(decision(roomId, "k".repeat(200), "admit"), 404, /^knock not found$/);
+		});
+
+		test("an unknown decision → JSON 404", async () => {
+			await refused(decision(roomId, "A".repeat(16), "maybe"), 404, /not found/);
+		});
+
+		test("withdrawing a knock with a path-like id → 404", async () => {
+			await refused(
+				{
+					method: "DELETE",
+					url: `/api/rooms/${roomId}/knocks/${encodeURIComponent("../../x")}`,
+					headers: { "x-knock-secret": "s" },
+				},
+				404,
+				/^knock not found$/,
+			);
 		});
 	});
 

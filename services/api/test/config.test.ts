@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, test } from "node:test";
 import { loadApiConfig } from "../src/config.ts";
@@ -14,8 +15,74 @@ describe("loadApiConfig", () => {
 		assert.equal(config.webDist, resolve(import.meta.dirname, "../../../web/dist"));
 		assert.equal(config.guestTokenTtl, 600);
 		assert.equal(config.hostTokenTtl, 43_200);
-		assert.equal(config.roomTtl, 86_400);
+		assert.equal(config.roomTtl, 1_800);
+		assert.equal(config.knockTimeout, 120);
+		assert.equal(config.knockRateLimit, 10);
+		assert.equal(config.trustProxy, false);
+		assert.equal(config.adminToken, undefined);
+		assert.equal(config.turn, undefined);
 		assert.equal(config.logLevel, "info");
+	});
+
+	test("lobby, proxy, admin and TURN settings", () => {
+		const config = loadApiConfig({
+			...redis,
+			KNOCK_TIMEOUT: "30",
+			KNOCK_RATE_LIMIT: "5",
+			TRUST_PROXY: "true",
+			ADMIN_TOKEN: "0123456789abcdef",
+			TURN_URLS: "turn:meet.example.org:3478?transport=udp, turns:meet.example.org:5349",
+			TURN_SECRET: "s3cret",
+		});
+		assert.equal(config.knockTimeout, 30);
+		assert.equal(config.knockRateLimit, 5);
+		assert.equal(config.trustProxy, true);
+		assert.equal(config.adminToken, "0123456789abcdef");
+		assert.deepEqual(config.turn, {
+			urls: ["turn:meet.example.org:3478?transport=udp", "turns:meet.example.org:5349"],
+			secret: "s3cret",
+		});
+		assert.equal(loadApiConfig({ ...redis, TRUST_PROXY: "0" }).trustProxy, false);
+	});
+
+	test("production refuses to start without ADMIN_TOKEN, naming it", () => {
+		assert.throws(() => loadApiConfig({ ...redis, NODE_ENV: "production" }), /ADMIN_TOKEN is not set/);
+		assert.throws(() => loadApiConfig({ ...redis, NODE_ENV: "production", ADMIN_TOKEN: "  " }), /ADMIN_TOKEN/);
+		const config = loadApiConfig({ ...redis, NODE_ENV: "production", ADMIN_TOKEN: "a".repeat(32) });
+		assert.equal(config.adminToken, "a".repeat(32));
+	});
+
+	test("the API process itself refuses to start in production without ADMIN_TOKEN", () => {
+		const main = resolve(import.meta.dirname, "../src/main.ts");
+		const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...redis, NODE_ENV: "production" };
+		const run = spawnSync(process.execPath, [main], { env, encoding: "utf8", timeout: 30_000 });
+		assert.equal(run.status, 1, run.stderr);
+		assert.match(run.stderr, /configuration error: ADMIN_TOKEN is not set/);
+	});
+
+	test("a short ADMIN_TOKEN is refused", () => {
+		assert.throws(() => loadApiConfig({ ...redis, ADMIN_TOKEN: "admin" }), /ADMIN_TOKEN must be at least 16/);
+	});
+
+	test("TURN_URLS without TURN_SECRET is refused; TURN_SECRET alone means no TURN", () => {
+		assert.throws(() => loadApiConfig({ ...redis, TURN_URLS: "turn:x.example:3478" }), /TURN_SECRET/);
+		assert.equal(loadApiConfig({ ...redis, TURN_SECRET: "s" }).turn, undefined);
+	});
+
+	test("a TURN URL that is not turn:/turns:/stun: names the variable", () => {
+		assert.throws(
+			() => loadApiConfig({ ...redis, TURN_URLS: "https://turn.example", TURN_SECRET: "s" }),
+			/TURN_URLS must be/,
+		);
+	});
+
+	test("TRUST_PROXY must be a boolean", () => {
+		assert.throws(() => loadApiConfig({ ...redis, TRUST_PROXY: "caddy" }), /TRUST_PROXY/);
+	});
+
+	test("KNOCK_TIMEOUT and KNOCK_RATE_LIMIT must be positive whole numbers", () => {
+		assert.throws(() => loadApiConfig({ ...redis, KNOCK_TIMEOUT: "0" }), /KNOCK_TIMEOUT/);
+		assert.throws(() => loadApiConfig({ ...redis, KNOCK_RATE_LIMIT: "ten" }), /KNOCK_RATE_LIMIT/);
 	});
 
 	test("PUBLIC_URL follows PORT and loses its trailing slash", () => {

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type CreateRoomResponse, redisKeys } from "@mindmeet/protocol";
+import { type CreateRoomResponse, type KnockResponse, type LobbyHostEvent, redisKeys } from "@mindmeet/protocol";
 import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
-import { registerNode, startTestApi, type TestApi } from "./helpers.ts";
+import { listen, registerNode, startTestApi, type TestApi, watchSocket } from "./helpers.ts";
 
 const storageUnavailable = {
 	statusCode: 503,
@@ -27,10 +27,12 @@ async function waitForHealthy(api: TestApi, tries = 150): Promise<void> {
 
 describe("faults: Redis down and back", { timeout: 60_000 }, () => {
 	let api: TestApi;
+	let base: string;
 	let roomId: string;
 
 	before(async () => {
 		api = await startTestApi();
+		base = await listen(api);
 		await registerNode(api.redis, { id: "node-a" });
 		const res = await api.app.inject({
 			method: "POST",
@@ -67,10 +69,17 @@ describe("faults: Redis down and back", { timeout: 60_000 }, () => {
 		assert.deepEqual(res.json(), storageUnavailable);
 	});
 
-	test("with Redis stopped, joining answers 503", { timeout: 10_000 }, async () => {
-		const res = await api.app.inject({ method: "POST", url: `/api/rooms/${roomId}/join`, payload: { name: "Eva" } });
+	test("with Redis stopped, knocking answers 503", { timeout: 10_000 }, async () => {
+		const res = await api.app.inject({ method: "POST", url: `/api/rooms/${roomId}/knocks`, payload: { name: "Eva" } });
 		assert.equal(res.statusCode, 503);
 		assert.deepEqual(res.json(), storageUnavailable);
+	});
+
+	test("with Redis stopped, a lobby socket closes with 1013 (try again later)", { timeout: 10_000 }, async () => {
+		const guest = watchSocket(`${base}/api/rooms/${roomId}/knocks/${"A".repeat(16)}/wait?secret=x`);
+		const closed = await guest.closed;
+		assert.equal(closed.code, 1013);
+		assert.equal(closed.reason, "storage unavailable, try again shortly");
 	});
 
 	test("with Redis stopped, health says so with 503", { timeout: 10_000 }, async () => {
@@ -121,11 +130,22 @@ describe("faults: Redis down and back", { timeout: 60_000 }, () => {
 		const claims = await new TokenVerifier(redisPublicKeyStore(api.redis)).verify(body.hostToken);
 		assert.equal(claims.room, body.roomId);
 
-		const join = await api.app.inject({
+		// Pub/sub is back too: the subscriber connection reconnected and the lobby works end to end.
+		const host = watchSocket<LobbyHostEvent>(`${base}/api/rooms/${body.roomId}/lobby?token=${body.hostToken}`);
+		assert.deepEqual(await host.next(), { type: "knocks", knocks: [] });
+		const knocked = await api.app.inject({
 			method: "POST",
-			url: `/api/rooms/${body.roomId}/join`,
+			url: `/api/rooms/${body.roomId}/knocks`,
 			payload: { name: "Eva" },
 		});
-		assert.equal(join.statusCode, 200);
+		assert.equal(knocked.statusCode, 201);
+		assert.equal((await host.next()).type, "knock");
+		const admit = await api.app.inject({
+			method: "POST",
+			url: `/api/rooms/${body.roomId}/knocks/${knocked.json<KnockResponse>().knockId}/admit`,
+			headers: { authorization: `Bearer ${body.hostToken}` },
+		});
+		assert.equal(admit.statusCode, 200);
+		host.socket.close();
 	});
 });

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
 	type CreateRoomResponse,
-	type JoinRoomResponse,
 	type RoomInfo,
 	redisKeys,
 	roomIdAlphabet,
@@ -66,10 +65,16 @@ describe("rooms", () => {
 		assert.equal(stored.hostName, "Bea");
 		assert.equal(stored.sfuNode, "node-a");
 		assert.equal(typeof stored.createdAt, "number");
+		assert.equal(stored.hostPeerId, res.json<CreateRoomResponse>().peerId);
 
 		const ttl = await api.redis.ttl(redisKeys.room(roomId));
 		assert.ok(ttl > 0 && ttl <= api.config.roomTtl, `ttl ${ttl}`);
 		assert.equal(await api.redis.sIsMember(redisKeys.rooms, roomId), 1);
+
+		// The current host, which the lobby authorises against, with the same lifetime.
+		assert.equal(await api.redis.get(redisKeys.roomHost(roomId)), stored.hostPeerId);
+		const hostTtl = await api.redis.ttl(redisKeys.roomHost(roomId));
+		assert.ok(hostTtl > 0 && hostTtl <= api.config.roomTtl, `ttl ${hostTtl}`);
 	});
 
 	test("GET returns the mode and the proxied SFU path of the room's node", async () => {
@@ -97,23 +102,11 @@ describe("rooms", () => {
 		assert.equal(res.json<RoomInfo>().sfuUrl, "/sfu/node-gone");
 	});
 
-	test("joining returns a guest token for the room", async () => {
+	test("there is no direct join any more: guests go through the lobby", async () => {
 		await withOneNode();
-		const { roomId, peerId: hostPeerId } = (await createRoom()).json<CreateRoomResponse>();
-		const res = await api.app.inject({
-			method: "POST",
-			url: `/api/rooms/${roomId}/join`,
-			payload: { name: " Davi  Souza " },
-		});
-		assert.equal(res.statusCode, 200);
-		const body = res.json<JoinRoomResponse>();
-		const claims = await verifier.verify(body.token);
-		assert.equal(claims.role, "guest");
-		assert.equal(claims.room, roomId);
-		assert.equal(claims.name, "Davi Souza");
-		assert.equal(claims.sub, body.peerId);
-		assert.notEqual(body.peerId, hostPeerId);
-		assert.equal(claims.exp - claims.iat, api.config.guestTokenTtl);
+		const { roomId } = (await createRoom()).json<CreateRoomResponse>();
+		const res = await api.app.inject({ method: "POST", url: `/api/rooms/${roomId}/join`, payload: { name: "Eva" } });
+		assert.equal(res.statusCode, 404);
 	});
 
 	test("200 creations give 200 distinct ids", async () => {

@@ -13,7 +13,12 @@ const Health = Type.Object({
 });
 
 export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app, { redis }) => {
-	app.get("/api/health", { schema: { response: { 200: Health, 503: Health } } }, async (request, reply) => {
+	const schema = {
+		summary: "Is the API up, can it reach Redis",
+		tags: ["meta"],
+		response: { 200: Health, 503: Health },
+	};
+	app.get("/api/health", { schema }, async (request, reply) => {
 		try {
 			await redis.ping();
 			return { ok: true, redis: "up" };

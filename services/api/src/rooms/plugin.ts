@@ -1,15 +1,11 @@
 /**
- * Rooms: create a room (placed on the least-loaded live SFU node), read its
- * public facts, and — for now — let a guest join directly.
+ * Rooms: create a room (placed on the least-loaded live SFU node) and read its
+ * public facts. Guests get in through the lobby (../lobby), never from here.
  */
 import {
 	ApiError,
 	CreateRoomRequest,
 	CreateRoomResponse,
-	JoinRoomRequest,
-	JoinRoomResponse,
-	limits,
-	normalizeName,
 	RoomInfo,
 	RoomParams,
 	redisKeys,
@@ -18,11 +14,12 @@ import {
 	type StoredRoom,
 } from "@mindmeet/protocol";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
-import { customAlphabet, nanoid } from "nanoid";
+import { customAlphabet } from "nanoid";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { pickLeastLoadedNode, readNode } from "../sfu-nodes.ts";
 import type { MintToken } from "../tokens.ts";
+import { displayName, loadRoom, newPeerId, roomNotFound } from "./store.ts";
 
 export interface RoomsPluginOptions {
 	redis: ApiRedis;
@@ -30,61 +27,33 @@ export interface RoomsPluginOptions {
 	mintToken: MintToken;
 	/** Origin links are built from, without a trailing slash. */
 	publicUrl: string;
-	guestTokenTtl: number;
 	hostTokenTtl: number;
+	/** Lifetime of a room nobody enters, seconds (the SFU manages it once people are in). */
 	roomTtl: number;
 }
 
 const newRoomId = customAlphabet(roomIdAlphabet, roomIdLength);
-const newPeerId = () => nanoid(12);
-const roomIdPattern = new RegExp(`^[${roomIdAlphabet}]{${roomIdLength}}$`);
 const maxIdAttempts = 5;
 
-/** Trim and check a display name; `field` names it in the error. */
-function displayName(raw: string, field: string): string {
-	const name = normalizeName(raw);
-	if (name.length === 0) throw new HttpError(400, `${field} must not be empty or only spaces`);
-	if ([...name].length > limits.nameMaxLength) {
-		throw new HttpError(400, `${field} must be at most ${limits.nameMaxLength} characters`);
-	}
-	return name;
-}
-
-function roomNotFound(): HttpError {
-	return new HttpError(404, "room not found");
-}
-
-function parseStoredRoom(json: string | null): StoredRoom | undefined {
-	if (!json) return undefined;
-	try {
-		const value = JSON.parse(json) as Partial<StoredRoom> | null;
-		if (
-			typeof value?.id === "string" &&
-			(value.mode === "video" || value.mode === "audio") &&
-			typeof value.sfuNode === "string" &&
-			typeof value.hostName === "string" &&
-			typeof value.createdAt === "number"
-		) {
-			return value as StoredRoom;
-		}
-	} catch {
-		// falls through: a record we cannot read is a room we cannot serve
-	}
-	return undefined;
-}
+/**
+ * Reserve a room id and record who may act as host, in one step: a room never
+ * exists without its host key (the lobby authorises admissions against it),
+ * and both share the room's TTL like every room-scoped key.
+ * KEYS: room, roomHost, rooms. ARGV: room JSON, host peer id, TTL seconds, room id.
+ */
+const createRoomScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
+	redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+	redis.call('SADD', KEYS[3], ARGV[4])
+	return 1
+end
+return 0
+`;
 
 const errorResponses = { 400: ApiError, 404: ApiError, 413: ApiError, 415: ApiError, 503: ApiError };
 
 export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, options) => {
 	const { redis, mintToken } = options;
-
-	/** The room, or 404 without saying whether the id was malformed or simply unknown. */
-	async function loadRoom(roomId: string): Promise<StoredRoom> {
-		if (!roomIdPattern.test(roomId)) throw roomNotFound();
-		const room = parseStoredRoom(await redis.get(redisKeys.room(roomId)));
-		if (!room) throw roomNotFound();
-		return room;
-	}
 
 	// A room id that fails the params schema (too long) is just an unknown room.
 	app.setErrorHandler((error: FastifyError, _request, _reply) => {
@@ -96,6 +65,10 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 		"/api/rooms",
 		{
 			schema: {
+				summary: "Create a room",
+				description:
+					"Places the room on the least-loaded live SFU node and returns its link and the host's token. A room nobody enters expires after ROOM_TTL seconds.",
+				tags: ["rooms"],
 				body: CreateRoomRequest,
 				response: { 201: CreateRoomResponse, ...errorResponses },
 			},
@@ -105,6 +78,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 			const node = await pickLeastLoadedNode(redis);
 			if (!node) throw new HttpError(503, "no media server is available, try again shortly");
 
+			const peerId = newPeerId();
 			let roomId: string | undefined;
 			for (let attempt = 0; attempt < maxIdAttempts && roomId === undefined; attempt++) {
 				const candidate = newRoomId();
@@ -114,20 +88,19 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 					hostName,
 					createdAt: Date.now(),
 					sfuNode: node.id,
+					hostPeerId: peerId,
 				};
-				const reserved = await redis.set(redisKeys.room(candidate), JSON.stringify(room), {
-					condition: "NX",
-					expiration: { type: "EX", value: options.roomTtl },
+				const reserved = await redis.eval(createRoomScript, {
+					keys: [redisKeys.room(candidate), redisKeys.roomHost(candidate), redisKeys.rooms],
+					arguments: [JSON.stringify(room), peerId, String(options.roomTtl), candidate],
 				});
-				if (reserved !== null) roomId = candidate;
+				if (reserved === 1) roomId = candidate;
 			}
 			if (roomId === undefined) {
 				request.log.error({ attempts: maxIdAttempts }, "could not find a free room id");
 				throw new HttpError(503, "could not allocate a room id, try again");
 			}
-			await redis.sAdd(redisKeys.rooms, roomId);
 
-			const peerId = newPeerId();
 			const token = await mintToken({
 				room: roomId,
 				peerId,
@@ -144,44 +117,21 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 		"/api/rooms/:roomId",
 		{
 			schema: {
+				summary: "Public facts about a room",
+				description: "Mode and where the browser opens the SFU's signaling WebSocket. 404 for unknown or ended rooms.",
+				tags: ["rooms"],
 				params: RoomParams,
 				response: { 200: RoomInfo, ...errorResponses },
 			},
 		},
 		async (request) => {
-			const room = await loadRoom(request.params.roomId);
+			const room = await loadRoom(redis, request.params.roomId);
 			const node = await readNode(redis, room.sfuNode);
 			return {
 				roomId: room.id,
 				mode: room.mode,
 				sfuUrl: node?.publicUrl ?? `/sfu/${encodeURIComponent(room.sfuNode)}`,
 			};
-		},
-	);
-
-	// TEMPORARY: a guest joins directly. The lobby (knock → host admits) replaces this route.
-	app.post<{ Params: RoomParams; Body: JoinRoomRequest; Reply: JoinRoomResponse }>(
-		"/api/rooms/:roomId/join",
-		{
-			schema: {
-				params: RoomParams,
-				body: JoinRoomRequest,
-				response: { 200: JoinRoomResponse, ...errorResponses },
-			},
-		},
-		async (request) => {
-			const name = displayName(request.body.name, "name");
-			const room = await loadRoom(request.params.roomId);
-			const peerId = newPeerId();
-			const token = await mintToken({
-				room: room.id,
-				peerId,
-				name,
-				role: "guest",
-				ttlSeconds: options.guestTokenTtl,
-			});
-			request.log.info({ roomId: room.id }, "guest joined directly");
-			return { token, peerId };
 		},
 	);
 };

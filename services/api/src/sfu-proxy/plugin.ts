@@ -59,6 +59,13 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 	app.route<{ Params: { nodeId: string } }>({
 		method: "GET",
 		url: "/sfu/:nodeId",
+		schema: {
+			summary: "WebSocket: the SFU's protoo signaling, proxied",
+			description:
+				"WebSocket with the `protoo` subprotocol, piped to the SFU node's signaling endpoint with the same query " +
+				"string (`roomId`, `token`). Close codes come from the SFU (4000 refused); 4404 unknown node, 1011 node unreachable.",
+			tags: ["signaling"],
+		},
 		preValidation: requireProtoo,
 		// A plain GET (no upgrade) is an unknown route like any other.
 		handler: (_request, reply) => reply.callNotFound(),

@@ -1,0 +1,303 @@
+/**
+ * Operator endpoints under /api/admin, behind `Authorization: Bearer
+ * <ADMIN_TOKEN>`. The API owns no media: closing a room and kicking a peer are
+ * orders published to the room's SFU node (SfuCommand), plus the Redis state
+ * that makes them stick (keys deleted, peer revoked).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+	ApiError,
+	type LobbyGuestEvent,
+	type LobbyHostEvent,
+	PeerRole,
+	RoomMode,
+	RoomParams,
+	type RoomPresence,
+	redisChannels,
+	redisKeys,
+	roomScopedKeys,
+	type SfuCommand,
+	type StoredRoom,
+} from "@mindmeet/protocol";
+import { type Static, Type } from "@sinclair/typebox";
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { HttpError } from "../http-errors.ts";
+import type { ApiRedis } from "../redis.ts";
+import { bearerToken } from "../room-auth.ts";
+import { findRoom, loadRoom, roomNotFound } from "../rooms/store.ts";
+
+export interface AdminPluginOptions {
+	redis: ApiRedis;
+	/** Undefined: every admin route answers 401 (the admin API is disabled). */
+	adminToken: string | undefined;
+}
+
+export const adminDisabledMessage = "admin API disabled: set ADMIN_TOKEN";
+
+const RoomSummary = Type.Object({
+	roomId: Type.String(),
+	createdAt: Type.Integer({ description: "Epoch ms" }),
+	hostName: Type.String(),
+	mode: RoomMode,
+	sfuNode: Type.String(),
+	participants: Type.Integer({ description: "People in the call now" }),
+});
+
+const Presence = Type.Object({
+	peerId: Type.String(),
+	name: Type.String(),
+	role: PeerRole,
+	joinedAt: Type.Integer({ description: "Epoch ms" }),
+	producers: Type.Array(
+		Type.Object({
+			id: Type.String(),
+			kind: Type.Union([Type.Literal("audio"), Type.Literal("video")]),
+			source: Type.Union([Type.Literal("mic"), Type.Literal("cam"), Type.Literal("screen")]),
+			paused: Type.Boolean(),
+		}),
+	),
+});
+
+const RoomList = Type.Object({ rooms: Type.Array(RoomSummary) });
+const RoomDetail = Type.Object({
+	roomId: Type.String(),
+	createdAt: Type.Integer({ description: "Epoch ms" }),
+	hostName: Type.String({ description: "Name the room was created with" }),
+	mode: RoomMode,
+	sfuNode: Type.String(),
+	hostPeerId: Type.Union([Type.String(), Type.Null()], { description: "Current host's peer id" }),
+	participants: Type.Array(Presence),
+	pendingKnocks: Type.Integer(),
+});
+const PeerParams = Type.Object({
+	roomId: Type.String({ maxLength: 64 }),
+	peerId: Type.String({ maxLength: 64 }),
+});
+
+type RoomSummary = Static<typeof RoomSummary>;
+type RoomDetail = Static<typeof RoomDetail>;
+type PeerParams = Static<typeof PeerParams>;
+
+const authErrors = { 401: ApiError, 503: ApiError };
+
+function sha256(value: string): Buffer {
+	return createHash("sha256").update(value).digest();
+}
+
+/** Equal-length digests compared in constant time: neither the token nor its length leaks through timing. */
+function sameToken(presented: string, expected: string): boolean {
+	return timingSafeEqual(sha256(presented), sha256(expected));
+}
+
+const producerKinds = new Set(["audio", "video"]);
+const producerSources = new Set(["mic", "cam", "screen"]);
+
+/** A presence entry as the SFU writes it; malformed entries are skipped rather than failing the listing. */
+function parsePresence(json: string): RoomPresence | undefined {
+	try {
+		const v = JSON.parse(json) as Partial<RoomPresence> | null;
+		if (
+			typeof v?.peerId !== "string" ||
+			typeof v.name !== "string" ||
+			(v.role !== "host" && v.role !== "guest") ||
+			typeof v.joinedAt !== "number" ||
+			!Array.isArray(v.producers)
+		) {
+			return undefined;
+		}
+		const producers = v.producers.filter(
+			(p) =>
+				typeof p?.id === "string" &&
+				producerKinds.has(p.kind) &&
+				producerSources.has(p.source) &&
+				typeof p.paused === "boolean",
+		);
+		return { peerId: v.peerId, name: v.name, role: v.role, joinedAt: v.joinedAt, producers };
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Close a room in one step: tell its SFU node, the host's lobby and every
+ * waiting guest, then delete its keys and its waiting knocks. The queue is
+ * read inside the script, so a knock that lands during the close is either
+ * refused (the room is gone) or told.
+ * KEYS: rooms set, queue, then the room-scoped keys.
+ * ARGV: room id, knock key prefix, knock channel prefix, guest message, then channel/message pairs.
+ */
+const closeRoomScript = `
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+for i = 5, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+for _, id in ipairs(ids) do
+	redis.call('PUBLISH', ARGV[3] .. id, ARGV[4])
+	redis.call('DEL', ARGV[2] .. id)
+end
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('SREM', KEYS[1], ARGV[1])
+return #ids
+`;
+
+/**
+ * Revoke a peer until the room ends (the revoked set follows the room's TTL) and order the kick.
+ * KEYS: room, revoked set. ARGV: peer id, node channel, command.
+ */
+const kickScript = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`;
+
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { redis, adminToken }) => {
+	// onRequest: before the body or params are even looked at, nobody without the token learns anything.
+	app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+		void reply.header("www-authenticate", 'Bearer realm="mindmeet-admin"');
+		if (adminToken === undefined) throw new HttpError(401, adminDisabledMessage);
+		const presented = bearerToken(request.headers.authorization);
+		if (presented === undefined || !sameToken(presented, adminToken)) {
+			throw new HttpError(401, "the admin bearer token (ADMIN_TOKEN) is required");
+		}
+		reply.removeHeader("www-authenticate");
+	});
+
+	app.setErrorHandler((error: FastifyError, _request, _reply) => {
+		if (error.validationContext === "params") {
+			throw /peerId/.test(error.message) ? new HttpError(404, "peer not in the room") : roomNotFound();
+		}
+		throw error;
+	});
+
+	const admin = { tags: ["admin"], security: [{ adminToken: [] }] };
+
+	function summary(room: StoredRoom, participants: number): RoomSummary {
+		const { id, createdAt, hostName, mode, sfuNode } = room;
+		return { roomId: id, createdAt, hostName, mode, sfuNode, participants };
+	}
+
+	app.get<{ Reply: Static<typeof RoomList> }>(
+		"/api/admin/rooms",
+		{
+			schema: {
+				...admin,
+				summary: "List rooms",
+				description:
+					"Every room that still exists, oldest first. Ids whose room has expired are dropped from the index.",
+				response: { 200: RoomList, ...authErrors },
+			},
+		},
+		async () => {
+			const ids = await redis.sMembers(redisKeys.rooms);
+			const rooms: RoomSummary[] = [];
+			const stale: string[] = [];
+			await Promise.all(
+				ids.map(async (id) => {
+					const room = await findRoom(redis, id);
+					if (!room) {
+						stale.push(id);
+						return;
+					}
+					rooms.push(summary(room, await redis.hLen(redisKeys.roomPeers(id))));
+				}),
+			);
+			if (stale.length > 0) await redis.sRem(redisKeys.rooms, stale);
+			rooms.sort((a, b) => a.createdAt - b.createdAt || a.roomId.localeCompare(b.roomId));
+			return { rooms };
+		},
+	);
+
+	app.get<{ Params: RoomParams; Reply: RoomDetail }>(
+		"/api/admin/rooms/:roomId",
+		{
+			schema: {
+				...admin,
+				summary: "One room with its participants",
+				description: "Participants as the SFU publishes them (RoomPresence), and the number of knocks waiting.",
+				params: RoomParams,
+				response: { 200: RoomDetail, 404: ApiError, ...authErrors },
+			},
+		},
+		async (request) => {
+			const { roomId } = request.params;
+			const room = await loadRoom(redis, roomId);
+			const [peers, hostPeerId, pendingKnocks] = await Promise.all([
+				redis.hGetAll(redisKeys.roomPeers(roomId)),
+				redis.get(redisKeys.roomHost(roomId)),
+				redis.zCard(redisKeys.roomKnocks(roomId)),
+			]);
+			const participants = Object.values(peers)
+				.map(parsePresence)
+				.filter((p): p is RoomPresence => p !== undefined)
+				.sort((a, b) => a.joinedAt - b.joinedAt);
+			return { ...summary(room, participants.length), hostPeerId, participants, pendingKnocks };
+		},
+	);
+
+	app.delete<{ Params: RoomParams }>(
+		"/api/admin/rooms/:roomId",
+		{
+			schema: {
+				...admin,
+				summary: "Close a room",
+				description:
+					"Orders the room's SFU node to close it (everyone is disconnected), tells the host's lobby and waiting guests " +
+					"(`room-closed`), and deletes the room's state. The link stops working.",
+				params: RoomParams,
+				response: { 204: Type.Null(), 404: ApiError, ...authErrors },
+			},
+		},
+		async (request, reply) => {
+			const { roomId } = request.params;
+			const room = await loadRoom(redis, roomId);
+			const command: SfuCommand = { type: "close-room", roomId };
+			const hostEvent: LobbyHostEvent = { type: "room-closed" };
+			const guestEvent: LobbyGuestEvent = { type: "room-closed" };
+			const told = await redis.eval(closeRoomScript, {
+				keys: [redisKeys.rooms, redisKeys.roomKnocks(roomId), ...roomScopedKeys(roomId)],
+				arguments: [
+					roomId,
+					redisKeys.knock(""),
+					redisChannels.knock(""),
+					JSON.stringify(guestEvent),
+					redisChannels.sfuNode(room.sfuNode),
+					JSON.stringify(command),
+					redisChannels.lobby(roomId),
+					JSON.stringify(hostEvent),
+				],
+			});
+			request.log.info({ roomId, sfuNode: room.sfuNode, waitingGuests: told }, "admin: room closed");
+			return reply.code(204).send();
+		},
+	);
+
+	app.delete<{ Params: PeerParams }>(
+		"/api/admin/rooms/:roomId/peers/:peerId",
+		{
+			schema: {
+				...admin,
+				summary: "Kick a participant",
+				description:
+					"Orders the SFU to remove the peer; its token is revoked until the room ends, so it must knock again to return.",
+				params: PeerParams,
+				response: { 204: Type.Null(), 404: ApiError, ...authErrors },
+			},
+		},
+		async (request, reply) => {
+			const { roomId, peerId } = request.params;
+			const room = await loadRoom(redis, roomId);
+			if ((await redis.hExists(redisKeys.roomPeers(roomId), peerId)) !== 1) {
+				throw new HttpError(404, "peer not in the room");
+			}
+			const command: SfuCommand = { type: "kick", roomId, peerId };
+			const kicked = await redis.eval(kickScript, {
+				keys: [redisKeys.room(roomId), redisKeys.roomRevoked(roomId)],
+				arguments: [peerId, redisChannels.sfuNode(room.sfuNode), JSON.stringify(command)],
+			});
+			if (kicked !== 1) throw roomNotFound();
+			request.log.info({ roomId, peerId, sfuNode: room.sfuNode }, "admin: peer kicked");
+			return reply.code(204).send();
+		},
+	);
+};

@@ -1,0 +1,283 @@
+/**
+ * Knock records and their one-way trip out of "pending". Every transition is
+ * a compare-and-set in a Lua script that also takes the knock off the host's
+ * queue and publishes the events, so exactly one of several racing actors
+ * (two host tabs admitting, an admit against the expiry timer, a cancel) wins,
+ * and whoever wins is the only one who announces it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+	type KnockEnd,
+	type KnockInfo,
+	type LobbyGuestEvent,
+	type LobbyHostEvent,
+	redisChannels,
+	redisKeys,
+	type StoredKnock,
+} from "@mindmeet/protocol";
+import { nanoid } from "nanoid";
+import type { ApiRedis } from "../redis.ts";
+
+/**
+ * What the API stores under `redisKeys.knock(id)`: the protocol's StoredKnock
+ * plus the admission, whose token stays here only until the guest's waiting
+ * socket has delivered it (a guest whose socket dropped at the wrong moment
+ * still gets in when it reconnects).
+ */
+export interface KnockRecord extends StoredKnock {
+	admittedPeerId?: string;
+	admittedToken?: string;
+}
+
+export const knockIdPattern = /^[A-Za-z0-9_-]{16}$/;
+const statuses = new Set<StoredKnock["status"]>(["pending", "admitted", "denied", "cancelled", "expired"]);
+
+export function hashSecret(secret: string): string {
+	return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Constant-time check of a presented knock secret against the stored hash. */
+export function secretMatches(knock: StoredKnock, secret: string | undefined): boolean {
+	if (!secret) return false;
+	const presented = Buffer.from(hashSecret(secret), "hex");
+	const stored = Buffer.from(knock.secretHash, "hex");
+	return presented.length === stored.length && timingSafeEqual(presented, stored);
+}
+
+export function parseKnock(json: string | null | undefined): KnockRecord | undefined {
+	if (!json) return undefined;
+	try {
+		const v = JSON.parse(json) as Partial<KnockRecord> | null;
+		if (
+			typeof v?.id === "string" &&
+			typeof v.roomId === "string" &&
+			typeof v.name === "string" &&
+			typeof v.createdAt === "number" &&
+			typeof v.expiresAt === "number" &&
+			typeof v.secretHash === "string" &&
+			v.status !== undefined &&
+			statuses.has(v.status)
+		) {
+			return v as KnockRecord;
+		}
+	} catch {
+		// falls through: an unreadable record is a knock we do not know
+	}
+	return undefined;
+}
+
+export function knockInfo(knock: StoredKnock): KnockInfo {
+	return { id: knock.id, name: knock.name, createdAt: knock.createdAt, expiresAt: knock.expiresAt };
+}
+
+/** What the host's queue and the guest hear when a knock ends one way or another. */
+function endEvents(knock: KnockRecord, end: KnockEnd): { channel: string; message: string }[] {
+	const hostEvent: LobbyHostEvent = { type: "knock-ended", knockId: knock.id, end };
+	const events = [{ channel: redisChannels.lobby(knock.roomId), message: JSON.stringify(hostEvent) }];
+	let guestEvent: LobbyGuestEvent | undefined;
+	if (end === "admitted" && knock.admittedToken && knock.admittedPeerId) {
+		guestEvent = { type: "admitted", token: knock.admittedToken, peerId: knock.admittedPeerId };
+	} else if (end === "denied" || end === "expired") {
+		guestEvent = { type: end };
+	}
+	// The guest's channel first: by the time the host sees the knock leave, its guest has been told.
+	if (guestEvent) events.unshift({ channel: redisChannels.knock(knock.id), message: JSON.stringify(guestEvent) });
+	return events;
+}
+
+function flatten(events: { channel: string; message: string }[]): string[] {
+	return events.flatMap((e) => [e.channel, e.message]);
+}
+
+/**
+ * Record the knock, queue it and tell the host, only if the room still exists.
+ * KEYS: room, roomKnocks, knock. ARGV: knock JSON, knock TTL s, score, knock id, channel, message.
+ * The queue follows the room's TTL, like every room-scoped key.
+ */
+const createScript = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+`;
+
+/**
+ * Compare-and-set a knock record, take it off the queue and publish.
+ * KEYS: knock, roomKnocks. ARGV: expected JSON, new JSON, TTL s, knock id, then channel/message pairs.
+ */
+const settleScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[4])
+for i = 5, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 1
+`;
+
+/**
+ * A queued knock whose record has already expired out of Redis: drop it from
+ * the queue and announce the expiry, once (only the caller whose ZREM removed it).
+ * KEYS: knock, roomKnocks. ARGV: knock id, then channel/message pairs.
+ */
+const forgetScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 1
+`;
+
+/** Compare-and-set keeping the TTL. KEYS: knock. ARGV: expected JSON, new JSON. */
+const replaceScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+`;
+
+export type SettleOutcome =
+	| { result: "settled"; knock: KnockRecord }
+	/** Unknown, of another room, or its time is up (then it has just been expired). */
+	| { result: "missing" }
+	/** Already admitted, denied, cancelled or expired. */
+	| { result: "conflict"; knock: KnockRecord };
+
+export interface Admission {
+	peerId: string;
+	token: string;
+}
+
+export class KnockStore {
+	readonly #redis: ApiRedis;
+	readonly #timeoutSeconds: number;
+
+	constructor(redis: ApiRedis, timeoutSeconds: number) {
+		this.#redis = redis;
+		this.#timeoutSeconds = timeoutSeconds;
+	}
+
+	/** Create a pending knock; undefined when the room no longer exists (nothing is written then). */
+	async create(roomId: string, name: string): Promise<{ knock: KnockRecord; secret: string } | undefined> {
+		const secret = randomBytes(32).toString("base64url");
+		const createdAt = Date.now();
+		const knock: KnockRecord = {
+			id: nanoid(16),
+			roomId,
+			name,
+			createdAt,
+			expiresAt: createdAt + this.#timeoutSeconds * 1000,
+			status: "pending",
+			secretHash: hashSecret(secret),
+		};
+		const event: LobbyHostEvent = { type: "knock", knock: knockInfo(knock) };
+		const created = await this.#redis.eval(createScript, {
+			keys: [redisKeys.room(roomId), redisKeys.roomKnocks(roomId), redisKeys.knock(knock.id)],
+			arguments: [
+				JSON.stringify(knock),
+				String(this.#timeoutSeconds),
+				String(createdAt),
+				knock.id,
+				redisChannels.lobby(roomId),
+				JSON.stringify(event),
+			],
+		});
+		return created === 1 ? { knock, secret } : undefined;
+	}
+
+	/** The knock with the exact stored JSON (for compare-and-set), if it exists and belongs to `roomId`. */
+	async read(roomId: string, knockId: string): Promise<{ knock: KnockRecord; json: string } | undefined> {
+		if (!knockIdPattern.test(knockId)) return undefined;
+		const json = await this.#redis.get(redisKeys.knock(knockId));
+		const knock = parseKnock(json);
+		if (!json || !knock || knock.id !== knockId || knock.roomId !== roomId) return undefined;
+		return { knock, json };
+	}
+
+	/**
+	 * Move a pending knock to `end` and announce it. A knock whose time is up
+	 * cannot be admitted, denied or cancelled: it is expired instead and
+	 * reported missing. Terminal records are kept for another knock timeout so
+	 * a guest who reconnects still hears the answer.
+	 */
+	async settle(roomId: string, knockId: string, end: KnockEnd, admission?: Admission): Promise<SettleOutcome> {
+		// Two rounds: the first compare-and-set can only fail because someone else changed the record.
+		for (let round = 0; round < 2; round++) {
+			const current = await this.read(roomId, knockId);
+			if (!current) {
+				if (end === "expired" && knockIdPattern.test(knockId)) await this.forget(roomId, knockId);
+				return { result: "missing" };
+			}
+			const { knock, json } = current;
+			if (knock.status !== "pending") return { result: "conflict", knock };
+			const late = end !== "expired" && Date.now() >= knock.expiresAt;
+			const to: KnockEnd = late ? "expired" : end;
+			const next: KnockRecord = { ...knock, status: to };
+			if (to === "admitted" && admission) {
+				next.admittedPeerId = admission.peerId;
+				next.admittedToken = admission.token;
+			}
+			const settled = await this.#redis.eval(settleScript, {
+				keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
+				arguments: [json, JSON.stringify(next), String(this.#timeoutSeconds), knockId, ...flatten(endEvents(next, to))],
+			});
+			if (settled === 1) return late ? { result: "missing" } : { result: "settled", knock: next };
+			if (late) return { result: "missing" };
+		}
+		const after = await this.read(roomId, knockId);
+		return after ? { result: "conflict", knock: after.knock } : { result: "missing" };
+	}
+
+	/** A queued id whose record is gone: dequeue and announce the expiry once. True when this call did it. */
+	async forget(roomId: string, knockId: string): Promise<boolean> {
+		const gone: KnockRecord = {
+			id: knockId,
+			roomId,
+			name: "",
+			createdAt: 0,
+			expiresAt: 0,
+			status: "expired",
+			secretHash: "",
+		};
+		const done = await this.#redis.eval(forgetScript, {
+			keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
+			arguments: [knockId, ...flatten(endEvents(gone, "expired"))],
+		});
+		return done === 1;
+	}
+
+	/** The guest has its token: stop keeping it in Redis. */
+	async forgetToken(roomId: string, knockId: string, token: string): Promise<void> {
+		const current = await this.read(roomId, knockId);
+		if (!current || current.knock.admittedToken !== token) return;
+		const { admittedToken: _delivered, ...rest } = current.knock;
+		await this.#redis.eval(replaceScript, {
+			keys: [redisKeys.knock(knockId)],
+			arguments: [current.json, JSON.stringify(rest)],
+		});
+	}
+
+	/** Pending knocks of the room, oldest first. Settles what has timed out or vanished on the way. */
+	async pending(roomId: string): Promise<KnockInfo[]> {
+		const ids = await this.#redis.zRange(redisKeys.roomKnocks(roomId), 0, -1);
+		const knocks: KnockInfo[] = [];
+		for (const id of ids) {
+			const current = await this.read(roomId, id);
+			if (!current) {
+				await this.forget(roomId, id);
+			} else if (current.knock.status !== "pending") {
+				// Settled records leave the queue in the same script; this only cleans up after a crash or a hand edit.
+				await this.#redis.zRem(redisKeys.roomKnocks(roomId), id);
+			} else if (Date.now() >= current.knock.expiresAt) {
+				await this.settle(roomId, id, "expired");
+			} else {
+				knocks.push(knockInfo(current.knock));
+			}
+		}
+		return knocks;
+	}
+
+	/** Pending knock ids of the room (the queue as stored, possibly with stale ids). */
+	queued(roomId: string): Promise<string[]> {
+		return this.#redis.zRange(redisKeys.roomKnocks(roomId), 0, -1);
+	}
+}

@@ -1,0 +1,67 @@
+/**
+ * Who may act on a room. One place decides it for every route that takes a
+ * room token (lobby socket, admit, deny, ICE servers), so the rules cannot
+ * drift apart:
+ *
+ * - a participant holds a token that verifies, is for this room and whose
+ *   peer was not kicked (`roomRevoked`);
+ * - the host is the participant whose peer id is in `roomHost` right now.
+ *   Not the token's `role` claim: the role moves on handover (the SFU rewrites
+ *   `roomHost`) while tokens keep the role they were minted with.
+ */
+import { lobbyCloseCodes, redisKeys, type TokenClaims } from "@mindmeet/protocol";
+import { redisPublicKeyStore, TokenError, TokenVerifier } from "@mindmeet/protocol/token-keys";
+import { HttpError } from "./http-errors.ts";
+import type { ApiRedis } from "./redis.ts";
+import { roomNotFound } from "./rooms/store.ts";
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+	if (typeof header !== "string") return undefined;
+	const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+	return match?.[1];
+}
+
+export class RoomAuthorizer {
+	readonly #redis: ApiRedis;
+	readonly #verifier: TokenVerifier;
+
+	constructor(redis: ApiRedis) {
+		this.#redis = redis;
+		this.#verifier = new TokenVerifier(redisPublicKeyStore(redis));
+	}
+
+	/** Claims of a valid, unrevoked token for `roomId`; HttpError 401 otherwise. */
+	async participant(roomId: string, token: string | undefined): Promise<TokenClaims> {
+		if (!token) throw new HttpError(401, "a bearer token for this room is required");
+		let claims: TokenClaims;
+		try {
+			claims = await this.#verifier.verify(token);
+		} catch (error) {
+			if (error instanceof TokenError) throw new HttpError(401, error.message);
+			throw error;
+		}
+		if (claims.room !== roomId) throw new HttpError(401, "token is for another room");
+		if ((await this.#redis.sIsMember(redisKeys.roomRevoked(roomId), claims.sub)) === 1) {
+			throw new HttpError(401, "token was revoked");
+		}
+		return claims;
+	}
+
+	/** Claims of the room's current host; HttpError 401 (bad token), 404 (room gone) or 403 (not the host). */
+	async host(roomId: string, token: string | undefined): Promise<TokenClaims> {
+		const claims = await this.participant(roomId, token);
+		const hostPeerId = await this.#redis.get(redisKeys.roomHost(roomId));
+		if (hostPeerId === null) throw roomNotFound();
+		if (hostPeerId !== claims.sub) throw new HttpError(403, "only the room's host may do this");
+		return claims;
+	}
+}
+
+/** WebSocket close code for an HttpError status (lobbyCloseCodes), 1011 for anything else. */
+export function closeCodeFor(status: number): number {
+	if (status === 401) return lobbyCloseCodes.unauthorized;
+	if (status === 403) return lobbyCloseCodes.forbidden;
+	if (status === 404) return lobbyCloseCodes.notFound;
+	return 1011;
+}
