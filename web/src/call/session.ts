@@ -17,6 +17,8 @@ import { Device } from "mediasoup-client";
 import type { Consumer, MediaKind, Producer, Transport } from "mediasoup-client/types";
 import { Peer, WebSocketTransport } from "protoo-client";
 import { createStore, produce, type SetStoreFunction } from "solid-js/store";
+import { socketOrigin } from "../api/http.ts";
+import { getIceServers } from "../api/rooms.ts";
 import { acquireTracks, type LocalTracks, stopTracks } from "../media/devices.ts";
 
 /** One person in the call, as the call screen shows them. */
@@ -41,11 +43,23 @@ export interface CallState {
 	peers: Record<string, CallPeer>;
 }
 
-/** How a call ended without the person asking to leave. */
+/**
+ * How a call ended without the person asking to leave. `kicked` covers both the
+ * notification and a later refusal of the revoked token: either way the host
+ * removed us.
+ */
 export type CallEnd =
-	| { kind: "refused"; reason: RefusalReason; message: string }
+	| { kind: "refused"; reason: Exclude<RefusalReason, "token-revoked">; message: string }
+	| { kind: "kicked" }
+	| { kind: "room-closed" }
 	| { kind: "disconnected" }
 	| { kind: "failed"; error: unknown };
+
+/** Things worth telling the person while the call goes on. */
+export type CallNotice =
+	| { kind: "peer-joined"; name: string }
+	| { kind: "peer-left"; name: string }
+	| { kind: "became-host" };
 
 export interface CallSessionOptions {
 	roomId: string;
@@ -55,6 +69,7 @@ export interface CallSessionOptions {
 	mode: RoomMode;
 	/** Called once when the call ends on its own (never after leave()). */
 	onEnded: (end: CallEnd) => void;
+	onNotice: (notice: CallNotice) => void;
 }
 
 type LocalSource = Extract<MediaSource, "mic" | "cam">;
@@ -74,8 +89,7 @@ class SessionEnded extends Error {}
 
 /** The protoo WebSocket URL for a room: relative SFU paths resolve against this page's origin. */
 export function signalingUrl(sfuUrl: string, roomId: string, token: string): string {
-	const origin = `${window.location.protocol === "https:" ? "wss:" : "ws:"}//${window.location.host}`;
-	const url = new URL(sfuUrl.startsWith("/") ? `${origin}${sfuUrl}` : sfuUrl);
+	const url = new URL(sfuUrl.startsWith("/") ? `${socketOrigin()}${sfuUrl}` : sfuUrl);
 	url.searchParams.set(signalingTokenParam, token);
 	url.searchParams.set(signalingRoomParam, roomId);
 	return url.toString();
@@ -119,6 +133,11 @@ export class CallSession {
 
 	get self(): CallPeer | undefined {
 		return this.state.selfId ? this.state.peers[this.state.selfId] : undefined;
+	}
+
+	/** From the SFU's point of view: the role moves when the host leaves (hostChanged). */
+	get isHost(): boolean {
+		return this.state.status === "joined" && this.self?.role === "host";
 	}
 
 	get micOn(): boolean {
@@ -183,6 +202,11 @@ export class CallSession {
 		return this.#switch("cam", on);
 	}
 
+	/** Host only: remove someone from the call; their token stays refused until the room ends. */
+	async kick(peerId: string): Promise<void> {
+		await this.#request("kickPeer", { peerId });
+	}
+
 	/** Say goodbye (briefly; the socket closing says it too), then release everything. */
 	async leave(): Promise<void> {
 		if (this.#ended) return;
@@ -212,16 +236,20 @@ export class CallSession {
 	}
 
 	async #join(): Promise<void> {
+		const { roomId, token } = this.#options;
+		// Without TURN most networks still connect directly, so a failed lookup is not a reason to give up.
+		const iceServersLookup = getIceServers(roomId, token).catch(() => []);
 		const routerRtpCapabilities = await this.#step(this.#request("getRouterRtpCapabilities", {}));
 		const device = await this.#step(Device.factory());
 		await this.#step(device.load({ routerRtpCapabilities }));
 		this.#device = device;
+		const iceServers = await this.#step(iceServersLookup);
 
 		const recvInfo = await this.#step(this.#request("createWebRtcTransport", { direction: "recv" }));
-		this.#recvTransport = this.#createTransport(device, "recv", recvInfo);
+		this.#recvTransport = this.#createTransport(device, "recv", recvInfo, iceServers);
 
 		const sendInfo = await this.#step(this.#request("createWebRtcTransport", { direction: "send" }));
-		const send = this.#createTransport(device, "send", sendInfo);
+		const send = this.#createTransport(device, "send", sendInfo, iceServers);
 		send.on("produce", ({ kind, rtpParameters, appData }, callback, errback) => {
 			const source = appData.source;
 			if (!isMediaSource(source)) {
@@ -249,8 +277,14 @@ export class CallSession {
 		if (this.#local.video) await this.#produce("cam", this.#local.video);
 	}
 
-	#createTransport(device: Device, direction: "send" | "recv", info: WebRtcTransportInfo): Transport {
-		const transport = direction === "send" ? device.createSendTransport(info) : device.createRecvTransport(info);
+	#createTransport(
+		device: Device,
+		direction: "send" | "recv",
+		info: WebRtcTransportInfo,
+		iceServers: RTCIceServer[],
+	): Transport {
+		const options = { ...info, iceServers };
+		const transport = direction === "send" ? device.createSendTransport(options) : device.createRecvTransport(options);
 		transport.on("connect", ({ dtlsParameters }, callback, errback) => {
 			this.#request("connectWebRtcTransport", { transportId: transport.id, dtlsParameters }).then(
 				() => callback(),
@@ -330,9 +364,23 @@ export class CallSession {
 	readonly #notificationHandlers: Partial<{
 		[M in ServerNotificationMethod]: (data: ServerNotifications[M]) => void;
 	}> = {
-		refused: ({ reason, message }) => this.#end({ kind: "refused", reason, message }),
-		peerJoined: (info) => this.#addPeer(info, false),
+		refused: ({ reason, message }) =>
+			this.#end(reason === "token-revoked" ? { kind: "kicked" } : { kind: "refused", reason, message }),
+		kicked: () => this.#end({ kind: "kicked" }),
+		roomClosed: () => this.#end({ kind: "room-closed" }),
+		hostChanged: ({ peerId }) => {
+			for (const id of Object.keys(this.state.peers)) {
+				this.#setState("peers", id, "role", id === peerId ? "host" : "guest");
+			}
+			if (peerId === this.state.selfId) this.#options.onNotice({ kind: "became-host" });
+		},
+		peerJoined: (info) => {
+			if (this.state.peers[info.id]) return;
+			this.#addPeer(info, false);
+			this.#options.onNotice({ kind: "peer-joined", name: info.name });
+		},
 		peerLeft: ({ peerId }) => {
+			const name = this.state.peers[peerId]?.name;
 			for (const [id, entry] of this.#consumers) {
 				if (entry.peerId !== peerId) continue;
 				entry.consumer.close();
@@ -344,6 +392,7 @@ export class CallSession {
 					delete peers[peerId];
 				}),
 			);
+			if (name !== undefined) this.#options.onNotice({ kind: "peer-left", name });
 		},
 		consumerClosed: ({ consumerId }) => {
 			const entry = this.#consumers.get(consumerId);

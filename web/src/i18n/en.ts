@@ -40,7 +40,7 @@ export const en: Record<MessageKey, string> = {
 	"prejoin.cameraOff": "Camera is off",
 	"prejoin.name": "Your name",
 	"prejoin.knock": "Ask to join",
-	"prejoin.joining": "Joining…",
+	"prejoin.knocking": "Sending request…",
 	"prejoin.withoutMedia": "You can also join without camera and microphone.",
 
 	"media.permission": "This app requires camera/microphone permission. Refresh the page and allow access.",
@@ -56,6 +56,41 @@ export const en: Record<MessageKey, string> = {
 	"call.leave": "Leave the call",
 	"call.disconnected": "You were disconnected from the room",
 	"call.rejoin": "Join again",
+
+	"waiting.title": "Waiting for the host to let you in…",
+	"waiting.cancel": "Cancel request",
+	"waiting.denied": "The host declined your request to join.",
+	"waiting.expired": "Nobody answered in time. Try asking to join again.",
+
+	"knock.title": "Request to join",
+	"knock.question": "Do you want to let {name} into the room?",
+	"knock.admit": "Admit",
+	"knock.admitLabel": "Admit {name}",
+	"knock.deny": "Deny",
+	"knock.denyLabel": "Deny {name}",
+	"knock.more": "{count} more waiting",
+
+	"invite.alone": "Looks like you're alone here. Why not invite a friend to talk?",
+	"invite.title": "Invite people",
+	"invite.open": "Invite people",
+	"invite.link": "Room link",
+	"invite.copy": "Copy link",
+	"invite.copied": "Room link copied",
+	"invite.copyManually": "Could not copy by itself: the link is selected, copy it with Ctrl+C.",
+	"invite.qr": "QR code with the room link",
+
+	"participants.open": "Participants",
+	"participants.title": "People in the call",
+	"participants.host": "Host",
+	"participants.kick": "Remove {name} from the room",
+
+	"panel.close": "Close",
+
+	"call.peerJoined": "{name} joined the room",
+	"call.peerLeft": "{name} left the room",
+	"call.kicked": "You were removed from the room",
+	"call.roomClosed": "The room was closed",
+	"call.nowHost": "You are now the host",
 
 	"refused.token": "Your access to this room is no longer valid. Join again through the room link.",
 	"refused.room": "Room not found or already ended",

@@ -41,7 +41,7 @@ export const ptBR = {
 	"prejoin.cameraOff": "Câmera desligada",
 	"prejoin.name": "Seu nome",
 	"prejoin.knock": "Pedir para entrar",
-	"prejoin.joining": "Entrando…",
+	"prejoin.knocking": "Enviando pedido…",
 	"prejoin.withoutMedia": "Você também pode entrar sem câmera e microfone.",
 
 	"media.permission": "Este app precisa de permissão de câmera/microfone. Atualize a página e permita o acesso.",
@@ -57,6 +57,41 @@ export const ptBR = {
 	"call.leave": "Sair da chamada",
 	"call.disconnected": "Você foi desconectado da sala",
 	"call.rejoin": "Entrar de novo",
+
+	"waiting.title": "Aguardando o anfitrião aceitar…",
+	"waiting.cancel": "Cancelar pedido",
+	"waiting.denied": "O anfitrião recusou sua entrada.",
+	"waiting.expired": "Ninguém respondeu a tempo. Tente pedir para entrar de novo.",
+
+	"knock.title": "Pedido para entrar",
+	"knock.question": "Você deseja aceitar {name} entrar na sala?",
+	"knock.admit": "Aceitar",
+	"knock.admitLabel": "Aceitar {name}",
+	"knock.deny": "Recusar",
+	"knock.denyLabel": "Recusar {name}",
+	"knock.more": "Mais {count} aguardando",
+
+	"invite.alone": "Parece que você está sozinho aqui, que tal chamar um amigo para conversar?",
+	"invite.title": "Convidar pessoas",
+	"invite.open": "Convidar pessoas",
+	"invite.link": "Link da sala",
+	"invite.copy": "Copiar link",
+	"invite.copied": "Link da sala copiado com sucesso",
+	"invite.copyManually": "Não deu para copiar sozinho: o link está selecionado, copie com Ctrl+C.",
+	"invite.qr": "QR code com o link da sala",
+
+	"participants.open": "Participantes",
+	"participants.title": "Pessoas na chamada",
+	"participants.host": "Anfitrião",
+	"participants.kick": "Remover {name} da sala",
+
+	"panel.close": "Fechar",
+
+	"call.peerJoined": "{name} entrou na sala",
+	"call.peerLeft": "{name} saiu da sala",
+	"call.kicked": "Você foi expulso da sala",
+	"call.roomClosed": "A sala foi encerrada",
+	"call.nowHost": "Agora você é o anfitrião da sala",
 
 	"refused.token": "Seu acesso a esta sala não é mais válido. Entre de novo pelo link da sala.",
 	"refused.room": "Sala não encontrada ou encerrada",

@@ -1,7 +1,8 @@
 import type { RoomInfo } from "@mindmeet/protocol";
 import { createSignal, type JSX, onCleanup, onMount, Show } from "solid-js";
-import { type CallEnd, CallSession } from "../call/session.ts";
+import { type CallEnd, type CallNotice, CallSession } from "../call/session.ts";
 import { t } from "../i18n/index.ts";
+import { HostLobby } from "../lobby/host-lobby.tsx";
 import {
 	acquireTracks,
 	type LocalTracks,
@@ -9,10 +10,25 @@ import {
 	mediaProblemMessage,
 	stopTracks,
 } from "../media/devices.ts";
+import { Panel } from "../ui/panel.tsx";
 import { showToast } from "../ui/toasts.tsx";
-import { ControlBar } from "./control-bar.tsx";
+import { AlonePanel } from "./alone-panel.tsx";
+import { type CallPanel, ControlBar } from "./control-bar.tsx";
 import type { RoomCredentials } from "./credentials.ts";
+import { InviteLink, roomLink } from "./invite.tsx";
+import { ParticipantsPanel } from "./participants-panel.tsx";
 import { TileGrid } from "./tile.tsx";
+
+function noticeText(notice: CallNotice): string {
+	switch (notice.kind) {
+		case "peer-joined":
+			return t("call.peerJoined", { name: notice.name });
+		case "peer-left":
+			return t("call.peerLeft", { name: notice.name });
+		case "became-host":
+			return t("call.nowHost");
+	}
+}
 
 /** Mounted for one attempt at the call: unmounting it leaves the call. */
 export function CallScreen(props: {
@@ -29,8 +45,17 @@ export function CallScreen(props: {
 		token: props.credentials.token,
 		mode: props.room.mode,
 		onEnded: (end) => props.onEnded(end),
+		onNotice: (notice) => showToast(noticeText(notice)),
 	});
 	const [leaving, setLeaving] = createSignal(false);
+	const [openPanel, setOpenPanel] = createSignal<CallPanel>();
+	const [aloneDismissed, setAloneDismissed] = createSignal(false);
+	const link = roomLink(props.room.roomId);
+	const togglePanel = (panel: CallPanel) => setOpenPanel((open) => (open === panel ? undefined : panel));
+	const closePanel = () => setOpenPanel(undefined);
+	// Hidden while the invite popover is open: it shows the same link, and one is enough.
+	const showAlone = () =>
+		session.isHost && Object.keys(session.state.peers).length === 1 && !aloneDismissed() && openPanel() !== "invite";
 	let disposed = false;
 
 	onMount(async () => {
@@ -62,19 +87,36 @@ export function CallScreen(props: {
 
 	return (
 		<div class="call">
-			<section class="stage" aria-label={t("call.participants")}>
-				<Show
-					when={session.state.status === "joined"}
-					fallback={
-						<p class="stage__status" aria-live="polite">
-							{t("call.connecting")}
-						</p>
-					}
-				>
-					<TileGrid peers={Object.values(session.state.peers)} />
+			<div class="call__body">
+				<section class="stage" aria-label={t("call.participants")}>
+					<Show
+						when={session.state.status === "joined"}
+						fallback={
+							<p class="stage__status" aria-live="polite">
+								{t("call.connecting")}
+							</p>
+						}
+					>
+						<TileGrid peers={Object.values(session.state.peers)} />
+					</Show>
+					<Show when={showAlone()}>
+						<AlonePanel link={link} onClose={() => setAloneDismissed(true)} />
+					</Show>
+				</section>
+				<Show when={openPanel() === "participants"}>
+					<ParticipantsPanel session={session} onClose={closePanel} />
 				</Show>
-			</section>
-			<ControlBar session={session} onLeave={leave} />
+			</div>
+			<Show when={openPanel() === "invite"}>
+				<Panel title={t("invite.title")} class="invite-popover" onClose={closePanel}>
+					<InviteLink link={link} />
+				</Panel>
+			</Show>
+			<ControlBar session={session} openPanel={openPanel()} onTogglePanel={togglePanel} onLeave={leave} />
+			{/* Mounted only while we are host: the socket opens with the role and closes without it. */}
+			<Show when={session.isHost}>
+				<HostLobby roomId={props.room.roomId} token={props.credentials.token} />
+			</Show>
 		</div>
 	);
 }

@@ -2,10 +2,18 @@ import { createSignal, type JSX, Show } from "solid-js";
 import type { CallSession } from "../call/session.ts";
 import { t } from "../i18n/index.ts";
 import { MediaAccessError, mediaProblemMessage } from "../media/devices.ts";
-import { CamIcon, CamOffIcon, LeaveIcon, MicIcon, MicOffIcon } from "../ui/icons.tsx";
+import { CamIcon, CamOffIcon, LeaveIcon, MicIcon, MicOffIcon, UserPlusIcon, UsersIcon } from "../ui/icons.tsx";
 import { showToast } from "../ui/toasts.tsx";
 
-export function ControlBar(props: { session: CallSession; onLeave: () => void }): JSX.Element {
+/** The panels the control bar opens; at most one at a time. */
+export type CallPanel = "participants" | "invite";
+
+export function ControlBar(props: {
+	session: CallSession;
+	openPanel: CallPanel | undefined;
+	onTogglePanel: (panel: CallPanel) => void;
+	onLeave: () => void;
+}): JSX.Element {
 	const [pending, setPending] = createSignal(false);
 	const joined = () => props.session.state.status === "joined";
 
@@ -54,6 +62,30 @@ export function ControlBar(props: { session: CallSession; onLeave: () => void })
 					</Show>
 				</button>
 			</Show>
+			<button
+				type="button"
+				class="round-button"
+				classList={{ "round-button--active": props.openPanel === "participants" }}
+				data-testid="participants-toggle"
+				aria-label={t("participants.open")}
+				title={t("participants.open")}
+				aria-expanded={props.openPanel === "participants"}
+				onClick={() => props.onTogglePanel("participants")}
+			>
+				<UsersIcon />
+			</button>
+			<button
+				type="button"
+				class="round-button"
+				classList={{ "round-button--active": props.openPanel === "invite" }}
+				data-testid="invite"
+				aria-label={t("invite.open")}
+				title={t("invite.open")}
+				aria-expanded={props.openPanel === "invite"}
+				onClick={() => props.onTogglePanel("invite")}
+			>
+				<UserPlusIcon />
+			</button>
 			<button
 				type="button"
 				class="round-button round-button--danger"

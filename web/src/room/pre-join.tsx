@@ -1,7 +1,10 @@
-import { limits, normalizeName, type RoomInfo } from "@mindmeet/protocol";
-import { createSignal, type JSX, Show } from "solid-js";
-import { joinRoom } from "../api/rooms.ts";
+import { type KnockResponse, limits, normalizeName, type RoomInfo } from "@mindmeet/protocol";
+import { createSignal, type JSX, Match, Show, Switch } from "solid-js";
+import { ApiRequestError } from "../api/http.ts";
+import { knock } from "../api/lobby.ts";
 import { t } from "../i18n/index.ts";
+import type { WaitOutcome } from "../lobby/guest-wait.ts";
+import { WaitingCard } from "../lobby/waiting-card.tsx";
 import { type LocalTracks, mediaProblemMessage } from "../media/devices.ts";
 import { TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
@@ -12,13 +15,25 @@ import { showToast } from "../ui/toasts.tsx";
 import { type RoomCredentials, saveCredentials } from "./credentials.ts";
 import { createLocalMedia } from "./local-media.ts";
 
+/**
+ * Where the guest is in asking to join. The preview stays on screen (and the
+ * devices open) throughout, so an admitted guest goes in with what they see.
+ */
+type Phase = { kind: "form" } | { kind: "knocking" } | { kind: "waiting"; knock: KnockResponse };
+
 export function PreJoin(props: {
 	room: RoomInfo;
 	onJoined: (credentials: RoomCredentials, tracks: LocalTracks) => void;
+	onRoomClosed: () => void;
 }): JSX.Element {
 	const media = createLocalMedia(props.room.mode);
 	const [name, setName] = createSignal(rememberedName());
-	const [busy, setBusy] = createSignal(false);
+	const [phase, setPhase] = createSignal<Phase>({ kind: "form" });
+	const busy = () => phase().kind === "knocking";
+	const waitingKnock = () => {
+		const current = phase();
+		return current.kind === "waiting" ? current.knock : undefined;
+	};
 	const isVideoRoom = () => props.room.mode === "video";
 	const micOn = () => Boolean(media.tracks().audio);
 	const camOn = () => Boolean(media.tracks().video);
@@ -31,15 +46,41 @@ export function PreJoin(props: {
 			showToast(t("form.nameRequired"));
 			return;
 		}
-		setBusy(true);
+		setPhase({ kind: "knocking" });
 		try {
-			const credentials = await joinRoom(props.room.roomId, { name: displayName });
+			const knocked = await knock(props.room.roomId, displayName);
 			rememberName(displayName);
-			saveCredentials(props.room.roomId, credentials);
-			props.onJoined(credentials, media.handOver());
+			setPhase({ kind: "waiting", knock: knocked });
 		} catch (error) {
-			toastError(error);
-			setBusy(false);
+			// 404: the room ended since this page loaded. 400/429 carry their own message.
+			if (error instanceof ApiRequestError && error.status === 404) showToast(t("room.notFound"));
+			else toastError(error);
+			setPhase({ kind: "form" });
+		}
+	};
+
+	const onOutcome = (outcome: WaitOutcome) => {
+		switch (outcome.kind) {
+			case "admitted":
+				saveCredentials(props.room.roomId, outcome.credentials);
+				props.onJoined(outcome.credentials, media.handOver());
+				break;
+			// Back to the form either way: asking again is allowed.
+			case "denied":
+				showToast(t("waiting.denied"));
+				setPhase({ kind: "form" });
+				break;
+			case "expired":
+				showToast(t("waiting.expired"));
+				setPhase({ kind: "form" });
+				break;
+			case "room-closed":
+				props.onRoomClosed();
+				break;
+			case "failed":
+				showToast(t("error.generic"));
+				setPhase({ kind: "form" });
+				break;
 		}
 	};
 
@@ -95,34 +136,48 @@ export function PreJoin(props: {
 				</div>
 			</div>
 
-			<form class="card prejoin__form" onSubmit={submit} aria-labelledby="prejoin-title">
-				<h1 id="prejoin-title" class="card__title">
-					{t("prejoin.title")}
-				</h1>
-				<Show when={media.problem()}>
-					{(problem) => (
-						<div class="notice" role="alert">
-							<p>{t(mediaProblemMessage(problem()))}</p>
-							<p>{t("prejoin.withoutMedia")}</p>
-						</div>
+			<Switch>
+				<Match when={waitingKnock()} keyed>
+					{(pending) => (
+						<WaitingCard
+							roomId={props.room.roomId}
+							knock={pending}
+							onOutcome={onOutcome}
+							onCancel={() => setPhase({ kind: "form" })}
+						/>
 					)}
-				</Show>
-				<label class="field">
-					<span class="field__label">{t("prejoin.name")}</span>
-					<input
-						class="input"
-						data-testid="prejoin-name"
-						name="name"
-						autocomplete="name"
-						maxLength={limits.nameMaxLength}
-						value={name()}
-						onInput={(event) => setName(event.currentTarget.value)}
-					/>
-				</label>
-				<button class="button button--primary" type="submit" data-testid="knock" disabled={busy()}>
-					{busy() ? t("prejoin.joining") : t("prejoin.knock")}
-				</button>
-			</form>
+				</Match>
+				<Match when={!waitingKnock()}>
+					<form class="card prejoin__form" onSubmit={submit} aria-labelledby="prejoin-title">
+						<h1 id="prejoin-title" class="card__title">
+							{t("prejoin.title")}
+						</h1>
+						<Show when={media.problem()}>
+							{(problem) => (
+								<div class="notice" role="alert">
+									<p>{t(mediaProblemMessage(problem()))}</p>
+									<p>{t("prejoin.withoutMedia")}</p>
+								</div>
+							)}
+						</Show>
+						<label class="field">
+							<span class="field__label">{t("prejoin.name")}</span>
+							<input
+								class="input"
+								data-testid="prejoin-name"
+								name="name"
+								autocomplete="name"
+								maxLength={limits.nameMaxLength}
+								value={name()}
+								onInput={(event) => setName(event.currentTarget.value)}
+							/>
+						</label>
+						<button class="button button--primary" type="submit" data-testid="knock" disabled={busy()}>
+							{busy() ? t("prejoin.knocking") : t("prejoin.knock")}
+						</button>
+					</form>
+				</Match>
+			</Switch>
 		</main>
 	);
 }

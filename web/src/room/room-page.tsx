@@ -1,5 +1,5 @@
 import type { RoomInfo } from "@mindmeet/protocol";
-import { createSignal, type JSX, Match, Switch } from "solid-js";
+import { createEffect, createSignal, type JSX, Match, onCleanup, Show, Switch } from "solid-js";
 import { getRoom } from "../api/rooms.ts";
 import { navigate } from "../app/router.tsx";
 import type { CallEnd } from "../call/session.ts";
@@ -17,16 +17,21 @@ type Loading = { kind: "loading" } | { kind: "missing" } | { kind: "failed" } | 
 type Step =
 	| { kind: "prejoin" }
 	| { kind: "call"; credentials: RoomCredentials; tracks?: LocalTracks }
-	| { kind: "ended"; message: string };
+	/** `final`: there is nothing to rejoin (kicked, room closed), so the page goes home by itself. */
+	| { kind: "ended"; message: string; final: boolean };
+
+/** Long enough to read the message, short enough not to leave anyone on a dead page. */
+const homeAfterMs = 3000;
 
 function endMessage(end: CallEnd): string {
 	if (end.kind === "disconnected") return t("call.disconnected");
 	if (end.kind === "failed") return t("error.generic");
+	if (end.kind === "kicked") return t("call.kicked");
+	if (end.kind === "room-closed") return t("call.roomClosed");
 	const keys: Partial<Record<typeof end.reason, MessageKey>> = {
 		"token-missing": "refused.token",
 		"token-invalid": "refused.token",
 		"token-expired": "refused.token",
-		"token-revoked": "refused.token",
 		"wrong-room": "refused.token",
 		"room-not-found": "refused.room",
 		"duplicate-peer": "refused.duplicate",
@@ -68,12 +73,14 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 	};
 
 	const onEnded = (end: CallEnd) => {
-		// A refused token will be refused again; a dropped connection may still rejoin with it.
-		if (end.kind === "refused") forgetCredentials(props.roomId);
+		// A refused or revoked token will be refused again; a dropped connection may still rejoin with it.
+		const final = end.kind === "kicked" || end.kind === "room-closed";
+		if (final || end.kind === "refused") forgetCredentials(props.roomId);
 		const message = endMessage(end);
 		showToast(message);
-		setStep({ kind: "ended", message });
+		setStep({ kind: "ended", message, final });
 	};
+	const onRoomClosed = () => onEnded({ kind: "room-closed" });
 	const onLeft = () => {
 		forgetCredentials(props.roomId);
 		navigate("/");
@@ -107,6 +114,7 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 							<PreJoin
 								room={room()}
 								onJoined={(credentials, tracks) => setStep({ kind: "call", credentials, tracks })}
+								onRoomClosed={onRoomClosed}
 							/>
 						</Match>
 						{/* Keyed: every attempt at the call is a fresh session. */}
@@ -122,17 +130,29 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 							)}
 						</Match>
 						<Match when={endedStep()}>
-							{(ended) => (
-								<MessagePage message={ended().message}>
-									<button type="button" class="button button--primary" onClick={rejoin}>
-										{t("call.rejoin")}
-									</button>
-								</MessagePage>
-							)}
+							{(ended) => <EndedPage message={ended().message} final={ended().final} onRejoin={rejoin} />}
 						</Match>
 					</Switch>
 				)}
 			</Match>
 		</Switch>
+	);
+}
+
+/** After the call: rejoin if that can work, otherwise home after a moment (or at once, by the link). */
+function EndedPage(props: { message: string; final: boolean; onRejoin: () => void }): JSX.Element {
+	createEffect(() => {
+		if (!props.final) return;
+		const timer = window.setTimeout(() => navigate("/"), homeAfterMs);
+		onCleanup(() => window.clearTimeout(timer));
+	});
+	return (
+		<MessagePage message={props.message}>
+			<Show when={!props.final}>
+				<button type="button" class="button button--primary" onClick={() => props.onRejoin()}>
+					{t("call.rejoin")}
+				</button>
+			</Show>
+		</MessagePage>
 	);
 }

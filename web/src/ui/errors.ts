@@ -1,4 +1,4 @@
-import { ApiRequestError } from "../api/rooms.ts";
+import { ApiRequestError } from "../api/http.ts";
 import { t } from "../i18n/index.ts";
 import { showToast } from "./toasts.tsx";
 

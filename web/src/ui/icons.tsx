@@ -68,3 +68,44 @@ export const CloseIcon = () => (
 		<path d="m6 6 12 12" />
 	</Icon>
 );
+
+export const UsersIcon = () => (
+	<Icon>
+		<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2" />
+		<circle cx="9" cy="7" r="4" />
+		<path d="M22 21v-2a4 4 0 0 0-3-3.87" />
+		<path d="M16 3.13a4 4 0 0 1 0 7.75" />
+	</Icon>
+);
+
+export const UserPlusIcon = () => (
+	<Icon>
+		<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2" />
+		<circle cx="9" cy="7" r="4" />
+		<path d="M19 8v6" />
+		<path d="M22 11h-6" />
+	</Icon>
+);
+
+export const UserXIcon = () => (
+	<Icon>
+		<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2" />
+		<circle cx="9" cy="7" r="4" />
+		<path d="m17 8 5 5" />
+		<path d="m22 8-5 5" />
+	</Icon>
+);
+
+export const CopyIcon = () => (
+	<Icon>
+		<rect width="14" height="14" x="8" y="8" rx="2" ry="2" />
+		<path d="M4 16c-1.1 0-2-.9-2-2V4c0-1.1.9-2 2-2h10c1.1 0 2 .9 2 2" />
+	</Icon>
+);
+
+export const CrownIcon = () => (
+	<Icon>
+		<path d="M11.562 3.266a.5.5 0 0 1 .876 0L15.39 8.87a1 1 0 0 0 1.516.294L21.183 5.5a.5.5 0 0 1 .798.519l-2.834 10.246a1 1 0 0 1-.956.734H5.81a1 1 0 0 1-.957-.734L2.02 6.02a.5.5 0 0 1 .798-.519l4.276 3.664a1 1 0 0 0 1.516-.294z" />
+		<path d="M5 21h14" />
+	</Icon>
+);

@@ -1,0 +1,95 @@
+import { type KnockInfo, type LobbyHostEvent, lobbyCloseCodes } from "@mindmeet/protocol";
+import { type Accessor, createSignal, onCleanup } from "solid-js";
+import { hostLobbyUrl } from "../api/lobby.ts";
+import { playSound } from "../ui/sounds.ts";
+import { parseLobbyMessage } from "./messages.ts";
+
+/** Closes after which reconnecting cannot help: the room ended, or this token is not the host's (any more). */
+const finalCloseCodes = new Set<number>([
+	lobbyCloseCodes.done,
+	lobbyCloseCodes.unauthorized,
+	lobbyCloseCodes.forbidden,
+	lobbyCloseCodes.notFound,
+]);
+const retryBaseMs = 1000;
+const retryMaxMs = 30_000;
+
+export interface HostLobby {
+	/** Pending knocks, oldest first. */
+	queue: Accessor<readonly KnockInfo[]>;
+	/** Drop a knock at once (answered here, or gone), without waiting for the server to say so. */
+	remove(knockId: string): void;
+}
+
+/**
+ * The host's lobby socket, open for as long as the calling component lives
+ * (mount it only while this peer is host). Drops are retried with
+ * exponential backoff; the snapshot sent on every connect resynchronises the
+ * queue, so knocks that came and went meanwhile are not missed.
+ */
+export function createHostLobby(roomId: string, token: string): HostLobby {
+	const [queue, setQueue] = createSignal<readonly KnockInfo[]>([]);
+	let socket: WebSocket | undefined;
+	let retryTimer: number | undefined;
+	let failures = 0;
+	let stopped = false;
+
+	/** Take the new queue; a knock we had not seen before is announced with a sound. */
+	const update = (next: readonly KnockInfo[]) => {
+		const known = new Set(queue().map((knock) => knock.id));
+		setQueue(next);
+		if (next.some((knock) => !known.has(knock.id))) playSound("knock");
+	};
+
+	const onEvent = (event: LobbyHostEvent) => {
+		switch (event.type) {
+			case "knocks":
+				update(event.knocks);
+				break;
+			case "knock":
+				if (!queue().some((knock) => knock.id === event.knock.id)) update([...queue(), event.knock]);
+				break;
+			case "knock-ended":
+				setQueue((list) => list.filter((knock) => knock.id !== event.knockId));
+				break;
+			case "room-closed":
+				// The call itself reports the closure; the socket closes right after, for good.
+				stopped = true;
+				break;
+			// "host-changed": if it is not us the server closes with 4403, which stops us; the
+			// call's own hostChanged notification moves the role on screen.
+		}
+	};
+
+	const connect = () => {
+		const current = new WebSocket(hostLobbyUrl(roomId, token));
+		socket = current;
+		current.addEventListener("message", (message) => {
+			failures = 0;
+			const event = parseLobbyMessage<LobbyHostEvent>(message.data);
+			if (event) onEvent(event);
+		});
+		current.addEventListener("close", (close) => {
+			if (socket !== current) return;
+			socket = undefined;
+			if (stopped || finalCloseCodes.has(close.code)) return;
+			// Jittered so that many hosts cut off by one server restart do not come back in step.
+			const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** failures) * (0.5 + Math.random() / 2);
+			failures++;
+			retryTimer = window.setTimeout(connect, delay);
+		});
+	};
+
+	connect();
+	onCleanup(() => {
+		stopped = true;
+		window.clearTimeout(retryTimer);
+		socket?.close(1000);
+		socket = undefined;
+	});
+
+	return {
+		queue,
+		remove: (knockId) => setQueue((list) => list.filter((knock) => knock.id !== knockId)),
+	};
+}
