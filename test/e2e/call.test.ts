@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { expectMediaFlowing, launchChromium, newParticipant } from "@mindmeet/testing/browser";
+import { answerKnock, createRoom, knock } from "@mindmeet/testing/flows";
 import type { Browser } from "playwright-core";
 import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
 
@@ -28,21 +29,13 @@ after(async () => {
 	await stack?.stop();
 });
 
-test("host creates a room in the UI, a guest joins by the link, both see and hear each other, then one leaves", async () => {
+test("host creates a room in the UI, a guest knocks by the link and is admitted, both see and hear each other, then one leaves", async () => {
 	const host = await newParticipant(browser);
 	const guest = await newParticipant(browser);
 	try {
-		await host.page.goto(stack.url);
-		await host.page.getByTestId("create-name").fill("Ana");
-		await host.page.getByTestId("create-mode-video").click();
-		await host.page.getByTestId("create-room").click();
-		await host.page.waitForURL(/\/r\/[A-Za-z0-9]+$/);
-		await host.page.locator('[data-testid="tile"][data-self="true"]').waitFor();
-		const link = host.page.url();
-
-		await guest.page.goto(link);
-		await guest.page.getByTestId("prejoin-name").fill("Bia");
-		await guest.page.getByTestId("knock").click();
+		const link = await createRoom(host.page, stack.url, "Ana");
+		await knock(guest.page, link, "Bia");
+		await answerKnock(host.page, "Bia", "admit");
 
 		const anaOnGuest = guest.page.locator('[data-testid="tile"][data-peer-name="Ana"][data-self="false"]');
 		const biaOnHost = host.page.locator('[data-testid="tile"][data-peer-name="Bia"][data-self="false"]');

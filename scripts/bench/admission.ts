@@ -1,0 +1,168 @@
+/**
+ * The admission path over HTTP against the real API and Redis: create a
+ * room, knock, admit (a guest token is signed and published). Side by side
+ * with a bare Fastify route answered by an identical process, driven by the
+ * same client in the same run, as the ceiling.
+ */
+import { spawn } from "node:child_process";
+import { Agent, request } from "node:http";
+import { createClient } from "redis";
+import { freePort, repoRoot, type Stack } from "../stack.ts";
+import { type BenchSection, markdownTable } from "./measure.ts";
+
+interface Reply {
+	status: number;
+	body: string;
+}
+
+function call(agent: Agent, base: URL, method: string, path: string, body?: unknown, token?: string): Promise<Reply> {
+	return new Promise((resolve, reject) => {
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const req = request(
+			{
+				agent,
+				host: base.hostname,
+				port: base.port,
+				method,
+				path,
+				headers: {
+					...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+					...(token ? { authorization: `Bearer ${token}` } : {}),
+				},
+			},
+			(res) => {
+				let text = "";
+				res.setEncoding("utf8");
+				res.on("data", (chunk: string) => {
+					text += chunk;
+				});
+				res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+			},
+		);
+		req.on("error", reject);
+		req.end(payload);
+	});
+}
+
+/** Run `total` jobs with `concurrency` in flight; returns elapsed seconds. */
+async function drive(total: number, concurrency: number, job: () => Promise<void>): Promise<number> {
+	let started = 0;
+	const begin = process.hrtime.bigint();
+	await Promise.all(
+		Array.from({ length: concurrency }, async () => {
+			while (started < total) {
+				started += 1;
+				await job();
+			}
+		}),
+	);
+	return Number(process.hrtime.bigint() - begin) / 1e9;
+}
+
+async function admissionOnce(agent: Agent, base: URL): Promise<void> {
+	const created = await call(agent, base, "POST", "/api/rooms", { hostName: "Host", mode: "video" });
+	if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
+	const { roomId, hostToken } = JSON.parse(created.body) as { roomId: string; hostToken: string };
+	const knocked = await call(agent, base, "POST", `/api/rooms/${roomId}/knocks`, { name: "Guest" });
+	if (knocked.status !== 201) throw new Error(`knock: ${knocked.status} ${knocked.body}`);
+	const { knockId } = JSON.parse(knocked.body) as { knockId: string };
+	const admitted = await call(
+		agent,
+		base,
+		"POST",
+		`/api/rooms/${roomId}/knocks/${knockId}/admit`,
+		undefined,
+		hostToken,
+	);
+	if (admitted.status !== 200) throw new Error(`admit: ${admitted.status} ${admitted.body}`);
+}
+
+async function redisCommands(url: string): Promise<number> {
+	const client = createClient({ url });
+	await client.connect();
+	const info = await client.info("stats");
+	await client.quit();
+	return Number(info.match(/total_commands_processed:(\d+)/)?.[1] ?? 0);
+}
+
+/** A bare Fastify server in its own process: the same framework, one route, nothing behind it. */
+async function startCeiling(): Promise<{ url: URL; stop: () => void }> {
+	const port = await freePort();
+	const child = spawn(
+		process.execPath,
+		[
+			"--input-type=module",
+			"-e",
+			`import Fastify from "fastify"; const app = Fastify({ logger: false });
+			 app.get("/trivial", async () => ({ ok: true }));
+			 await app.listen({ port: ${port}, host: "127.0.0.1" }); console.log("ready");`,
+		],
+		{ cwd: `${repoRoot}/services/api`, stdio: ["ignore", "pipe", "inherit"] },
+	);
+	await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+	return { url: new URL(`http://127.0.0.1:${port}`), stop: () => child.kill() };
+}
+
+export async function admissionBenchmark(stack: Stack): Promise<BenchSection> {
+	const admissions = Number(process.env.BENCH_ADMISSIONS ?? 3000);
+	const concurrency = 32;
+	const base = new URL(stack.url);
+	const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+	await drive(200, concurrency, () => admissionOnce(agent, base)); // warm-up: JIT, connections
+
+	const commandsBefore = await redisCommands(stack.redisUrl);
+	const seconds = await drive(admissions, concurrency, () => admissionOnce(agent, base));
+	const commandsAfter = await redisCommands(stack.redisUrl);
+	const perSecond = admissions / seconds;
+	// Two INFO calls are ours; the SFU heartbeat adds about one command per 5 s.
+	const commandsPerAdmission = (commandsAfter - commandsBefore - 2) / admissions;
+
+	const ceiling = await startCeiling();
+	const ceilingAgent = new Agent({ keepAlive: true, maxSockets: concurrency });
+	const trivial = async () => {
+		const reply = await call(ceilingAgent, ceiling.url, "GET", "/trivial");
+		if (reply.status !== 200) throw new Error(`trivial: ${reply.status}`);
+	};
+	await drive(600, concurrency, trivial);
+	const trivialRequests = admissions * 3;
+	const trivialSeconds = await drive(trivialRequests, concurrency, trivial);
+	ceiling.stop();
+	agent.destroy();
+	ceilingAgent.destroy();
+
+	const admissionRequestsPerSecond = (admissions * 3) / seconds;
+	const trivialPerSecond = trivialRequests / trivialSeconds;
+	const table = markdownTable(
+		["figure", "Mindmeet admission path", "peer: bare Fastify route", "ratio"],
+		[
+			[
+				"HTTP requests/s",
+				admissionRequestsPerSecond.toFixed(0),
+				trivialPerSecond.toFixed(0),
+				(admissionRequestsPerSecond / trivialPerSecond).toFixed(2),
+			],
+			[
+				"admissions/s (3 requests each)",
+				perSecond.toFixed(0),
+				(trivialPerSecond / 3).toFixed(0),
+				(perSecond / (trivialPerSecond / 3)).toFixed(2),
+			],
+			["Redis commands per admission", commandsPerAdmission.toFixed(1), "0", "—"],
+		],
+	);
+	console.log(`\n${table}\n`);
+	return {
+		title: "Admission path (create room, knock, admit)",
+		markdown: `${admissions} admissions, ${concurrency} in flight, keep-alive HTTP/1.1 from the benchmark process to the
+API process (real Redis behind it). One admission is three requests: \`POST /api/rooms\`
+(id reserved with SET NX, host token signed), \`POST …/knocks\` (knock stored, queued,
+published) and \`POST …/admit\` (host token verified, host checked, decision taken
+atomically, guest token signed and published). The peer is a bare Fastify process
+with one route, driven by the same client, as the ceiling for this machine and
+client. Target: ≥ 2,000 admissions/s. Redis commands are counted from
+\`INFO stats\`; MULTI/EXEC and pipelines make round trips fewer than commands. The
+knock rate limit is raised for this run (every request comes from one address).
+
+${table}`,
+	};
+}
