@@ -16,6 +16,7 @@ import type {
 	RtpParameters,
 } from "mediasoup-client/types";
 import type { PeerRole, RoomMode } from "./api.ts";
+import { limits } from "./limits.ts";
 
 /** What a producer carries; decides how the other side shows it. */
 export const MediaSource = Type.Union([Type.Literal("mic"), Type.Literal("cam"), Type.Literal("screen")]);
@@ -72,6 +73,20 @@ export const clientRequestSchemas = {
 	closeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
 	pauseProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
 	resumeProducer: Type.Object({ producerId: Id }, { additionalProperties: false }),
+	/** Send a chat message; the SFU trims, checks 1..chatMaxLength, stamps time and sender, stores and broadcasts it. */
+	sendChat: Type.Object(
+		{ text: Type.String({ minLength: 1, maxLength: limits.chatMaxLength * 2 }) },
+		{ additionalProperties: false },
+	),
+	/** Ask for the simulcast layer that fits the tile showing this consumer (0 = lowest). */
+	setConsumerPreferredLayers: Type.Object(
+		{
+			consumerId: Id,
+			spatialLayer: Type.Integer({ minimum: 0, maximum: 3 }),
+			temporalLayer: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
+		},
+		{ additionalProperties: false },
+	),
 	/** Host only: remove a peer from the call; its token is revoked until the room ends. */
 	kickPeer: Type.Object({ peerId: Id }, { additionalProperties: false }),
 	/** Leave on purpose. Unlike a dropped socket, a host leaving this way hands the role over at once. */
@@ -79,6 +94,16 @@ export const clientRequestSchemas = {
 } as const satisfies Record<string, TSchema>;
 
 export type ClientRequestMethod = keyof typeof clientRequestSchemas;
+
+/** A chat message as stored and broadcast: sender and time are the server's, never the client's. */
+export interface ChatMessage {
+	id: string;
+	peerId: string;
+	name: string;
+	text: string;
+	/** Server time, epoch ms; clients show it as HH:mm in their own time zone. */
+	sentAt: number;
+}
 
 export interface PeerInfo {
 	id: string;
@@ -98,11 +123,14 @@ interface ClientResponses {
 	getRouterRtpCapabilities: RtpCapabilities;
 	createWebRtcTransport: WebRtcTransportInfo;
 	connectWebRtcTransport: Record<string, never>;
-	join: { self: PeerInfo; peers: PeerInfo[]; mode: RoomMode };
+	/** `chat` is the room's history, oldest first, so late joiners and reconnecting peers miss nothing. */
+	join: { self: PeerInfo; peers: PeerInfo[]; mode: RoomMode; chat: ChatMessage[] };
 	produce: { producerId: string };
 	closeProducer: Record<string, never>;
 	pauseProducer: Record<string, never>;
 	resumeProducer: Record<string, never>;
+	sendChat: { message: ChatMessage };
+	setConsumerPreferredLayers: Record<string, never>;
 	kickPeer: Record<string, never>;
 	leave: Record<string, never>;
 }
@@ -157,6 +185,13 @@ export interface ServerNotifications {
 	roomClosed: Record<string, never>;
 	/** The host role moved to `peerId` (the host left; the longest-present participant takes over). */
 	hostChanged: { peerId: string };
+	chatMessage: ChatMessage;
+	/**
+	 * Who is speaking now, loudest first (the router's AudioLevelObserver,
+	 * about every 300 ms while anyone speaks); an empty list means silence.
+	 * Paused (muted) microphones are never listed.
+	 */
+	speaking: { peerIds: string[] };
 }
 export type ServerNotificationMethod = keyof ServerNotifications;
 
