@@ -21,7 +21,7 @@ const stack = await startStack({
 	output: "ignore",
 	logLevel: "warn",
 	// Every benchmark request comes from one address.
-	env: { KNOCK_RATE_LIMIT: "100000000" },
+	env: { KNOCK_RATE_LIMIT: "100000" },
 });
 const browser = await launchChromium();
 try {

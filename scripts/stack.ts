@@ -78,7 +78,10 @@ async function waitForOutput(child: ChildProcess, marker: string, name: string):
 async function waitForHealth(child: ChildProcess, url: string, name: string): Promise<void> {
 	for (let attempt = 0; attempt < 600; attempt++) {
 		if (child.exitCode !== null || child.signalCode !== null) {
-			throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+			const said = stderrTails.get(child)?.trim();
+			throw new Error(
+				`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready${said ? `:\n${said}` : ""}`,
+			);
 		}
 		try {
 			const response = await fetch(url);
@@ -91,14 +94,22 @@ async function waitForHealth(child: ChildProcess, url: string, name: string): Pr
 	throw new Error(`${name} did not become ready at ${url}`);
 }
 
+/** What a service last wrote to stderr, kept so a failed start can say why. */
+const stderrTails = new WeakMap<ChildProcess, string>();
+
 function service(script: string, env: NodeJS.ProcessEnv, output: StackOptions["output"]): ChildProcess {
 	const child = spawn(process.execPath, [join(repoRoot, script)], {
 		cwd: repoRoot,
 		env,
-		stdio: ["ignore", "pipe", output === "ignore" ? "ignore" : output === "pipe" ? "pipe" : "inherit"],
+		stdio: ["ignore", "pipe", "pipe"],
 	});
 	if (output === "inherit") child.stdout?.pipe(process.stdout, { end: false });
 	else child.stdout?.resume();
+	stderrTails.set(child, "");
+	child.stderr?.on("data", (chunk: Buffer) => {
+		if (output === "inherit") process.stderr.write(chunk);
+		stderrTails.set(child, ((stderrTails.get(child) ?? "") + chunk.toString()).slice(-4000));
+	});
 	return child;
 }
 

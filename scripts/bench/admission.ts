@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { createClient } from "redis";
 import { freePort, repoRoot, type Stack } from "../stack.ts";
-import { type BenchSection, markdownTable } from "./measure.ts";
+import { type BenchSection, cpuMs, markdownTable } from "./measure.ts";
 
 interface Reply {
 	status: number;
@@ -110,9 +110,14 @@ export async function admissionBenchmark(stack: Stack): Promise<BenchSection> {
 	const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 	await drive(200, concurrency, () => admissionOnce(agent, base)); // warm-up: JIT, connections
 
+	const pids = { api: stack.processes.api.pid ?? 0, redis: stack.processes.redis?.pid ?? 0, client: process.pid };
+	const cpuBefore = { api: cpuMs(pids.api), redis: pids.redis ? cpuMs(pids.redis) : 0, client: cpuMs(pids.client) };
 	const commandsBefore = await redisCommands(stack.redisUrl);
 	const seconds = await drive(admissions, concurrency, () => admissionOnce(agent, base));
 	const commandsAfter = await redisCommands(stack.redisUrl);
+	const cpuPerAdmission = (name: keyof typeof pids) =>
+		(((name === "redis" && !pids.redis ? 0 : cpuMs(pids[name])) - cpuBefore[name]) * 1000) / admissions;
+	const cpu = { api: cpuPerAdmission("api"), redis: cpuPerAdmission("redis"), client: cpuPerAdmission("client") };
 	const perSecond = admissions / seconds;
 	// Two INFO calls are ours; the SFU heartbeat adds about one command per 5 s.
 	const commandsPerAdmission = (commandsAfter - commandsBefore - 2) / admissions;
@@ -148,6 +153,7 @@ export async function admissionBenchmark(stack: Stack): Promise<BenchSection> {
 				(perSecond / (trivialPerSecond / 3)).toFixed(2),
 			],
 			["Redis commands per admission", commandsPerAdmission.toFixed(1), "0", "—"],
+			["CPU µs per admission: API / Redis / load client", `${cpu.api.toFixed(0)} / ${cpu.redis.toFixed(0)} / ${cpu.client.toFixed(0)}`, "—", "—"],
 		],
 	);
 	console.log(`\n${table}\n`);

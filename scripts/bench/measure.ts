@@ -42,3 +42,10 @@ export interface BenchSection {
 	title: string;
 	markdown: string;
 }
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc. */
+export function cpuMs(pid: number): number {
+	const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+	const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+	return (ticks * 1000) / 100;
+}

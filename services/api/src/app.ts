@@ -85,11 +85,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		trustProxy: config.trustProxy,
 	});
 
-	const republish = setInterval(() => {
+	const republishKey = () => {
 		signer.publish().catch((error: unknown) => {
 			app.log.warn({ error: describeError(error) }, "could not republish the token signing key");
 		});
-	}, republishKeyMs);
+	};
+	// Redis keeps nothing across a restart here, and a token whose public key is
+	// not in Redis cannot be verified by the SFU: publish again on every
+	// reconnection, and now and then so the key's TTL never lapses.
+	redis.on("ready", republishKey);
+	const republish = setInterval(republishKey, republishKeyMs);
 	republish.unref();
 	app.addHook("onClose", async () => clearInterval(republish));
 

@@ -64,6 +64,8 @@ export interface ApiRedis extends KeyValueClient {
 	ping(): Promise<string>;
 	/** A new connection with the same options, for subscribing. */
 	duplicate(): ApiRedisSubscriber;
+	/** `ready` fires on every (re)connection: Redis may have come back empty. */
+	on(event: "ready", listener: () => void): unknown;
 }
 
 /** How long one command may take before the API gives up on it, ms. */

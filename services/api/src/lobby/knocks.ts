@@ -199,10 +199,17 @@ export class KnockStore {
 	 * reported missing. Terminal records are kept for another knock timeout so
 	 * a guest who reconnects still hears the answer.
 	 */
-	async settle(roomId: string, knockId: string, end: KnockEnd, admission?: Admission): Promise<SettleOutcome> {
+	async settle(
+		roomId: string,
+		knockId: string,
+		end: KnockEnd,
+		admission?: Admission,
+		/** The record as the caller just read it: saves a round trip; the compare-and-set still guards it. */
+		known?: { knock: KnockRecord; json: string },
+	): Promise<SettleOutcome> {
 		// Two rounds: the first compare-and-set can only fail because someone else changed the record.
 		for (let round = 0; round < 2; round++) {
-			const current = await this.read(roomId, knockId);
+			const current = round === 0 && known ? known : await this.read(roomId, knockId);
 			if (!current) {
 				if (end === "expired" && knockIdPattern.test(knockId)) await this.forget(roomId, knockId);
 				return { result: "missing" };

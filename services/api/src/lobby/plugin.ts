@@ -191,16 +191,26 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 		},
 	});
 
-	/** The knock, if it can still be decided; 404/409 otherwise. */
-	async function pendingKnock(roomId: string, knockId: string): Promise<KnockRecord> {
-		const found = await store.read(roomId, knockId);
-		if (!found) throw knockNotFound();
-		if (found.knock.status !== "pending") throw alreadyEnded(found.knock);
-		if (Date.now() >= found.knock.expiresAt) {
+	/**
+	 * The host's authority and the knock, read in the same round trip; then the
+	 * knock if it can still be decided (404/409 otherwise). A refused host is
+	 * told so before anything about the knock.
+	 */
+	async function hostAndPendingKnock(roomId: string, knockId: string, authorization: string | undefined) {
+		const [host, found] = await Promise.allSettled([
+			auth.host(roomId, bearerToken(authorization)),
+			store.read(roomId, knockId),
+		]);
+		if (host.status === "rejected") throw host.reason;
+		if (found.status === "rejected") throw found.reason;
+		const record = found.value;
+		if (!record) throw knockNotFound();
+		if (record.knock.status !== "pending") throw alreadyEnded(record.knock);
+		if (Date.now() >= record.knock.expiresAt) {
 			await store.settle(roomId, knockId, "expired");
 			throw knockNotFound();
 		}
-		return found.knock;
+		return record;
 	}
 
 	app.post<{ Params: KnockParams }>(
@@ -208,8 +218,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 		decisionRoute("admit"),
 		async (request) => {
 			const { roomId, knockId } = request.params;
-			await auth.host(roomId, bearerToken(request.headers.authorization));
-			const knock = await pendingKnock(roomId, knockId);
+			const record = await hostAndPendingKnock(roomId, knockId, request.headers.authorization);
+			const knock = record.knock;
 			const peerId = newPeerId();
 			const token = await mintToken({
 				room: roomId,
@@ -218,7 +228,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				role: "guest",
 				ttlSeconds: options.guestTokenTtl,
 			});
-			const outcome = await store.settle(roomId, knockId, "admitted", { peerId, token });
+			const outcome = await store.settle(roomId, knockId, "admitted", { peerId, token }, record);
 			if (outcome.result === "missing") throw knockNotFound();
 			if (outcome.result === "conflict") throw alreadyEnded(outcome.knock);
 			request.log.info({ roomId, knockId, peerId }, "knock admitted");
@@ -231,9 +241,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 		decisionRoute("deny"),
 		async (request) => {
 			const { roomId, knockId } = request.params;
-			await auth.host(roomId, bearerToken(request.headers.authorization));
-			await pendingKnock(roomId, knockId);
-			const outcome = await store.settle(roomId, knockId, "denied");
+			const record = await hostAndPendingKnock(roomId, knockId, request.headers.authorization);
+			const outcome = await store.settle(roomId, knockId, "denied", undefined, record);
 			if (outcome.result === "missing") throw knockNotFound();
 			if (outcome.result === "conflict") throw alreadyEnded(outcome.knock);
 			request.log.info({ roomId, knockId }, "knock denied");
