@@ -8,6 +8,8 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "@mindmeet/testing/browser";
 import { admissionBenchmark } from "./bench/admission.ts";
+import { bundleBenchmark } from "./bench/bundle.ts";
+import { chatBenchmark } from "./bench/chat.ts";
 import { joinBenchmark } from "./bench/join.ts";
 import type { BenchSection } from "./bench/measure.ts";
 import { freePort, repoRoot, startStack } from "./stack.ts";
@@ -27,6 +29,8 @@ const browser = await launchChromium();
 try {
 	if (!only || only === "join") sections.push(await joinBenchmark(browser, stack));
 	if (!only || only === "admission") sections.push(await admissionBenchmark(stack));
+	if (!only || only === "chat") sections.push(await chatBenchmark(stack));
+	if (!only || only === "bundle") sections.push(bundleBenchmark());
 } finally {
 	await browser.close();
 	await stack.stop();

@@ -153,7 +153,12 @@ export async function admissionBenchmark(stack: Stack): Promise<BenchSection> {
 				(perSecond / (trivialPerSecond / 3)).toFixed(2),
 			],
 			["Redis commands per admission", commandsPerAdmission.toFixed(1), "0", "—"],
-			["CPU µs per admission: API / Redis / load client", `${cpu.api.toFixed(0)} / ${cpu.redis.toFixed(0)} / ${cpu.client.toFixed(0)}`, "—", "—"],
+			[
+				"CPU µs per admission: API / Redis / load client",
+				`${cpu.api.toFixed(0)} / ${cpu.redis.toFixed(0)} / ${cpu.client.toFixed(0)}`,
+				"—",
+				"—",
+			],
 		],
 	);
 	console.log(`\n${table}\n`);
