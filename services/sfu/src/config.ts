@@ -31,6 +31,12 @@ export interface SfuConfig {
 	roomOccupiedTtlMs: number;
 	/** ROOM_GRACE_SECONDS (default 60): TTL of a room's keys once its last peer left (time to reconnect). */
 	roomGraceMs: number;
+	/**
+	 * SPEAKING_THRESHOLD_DBOV (default -55, integer from -127 to 0): average
+	 * level over an interval above which a microphone counts as speaking.
+	 * Lower values catch quieter voices and more background noise.
+	 */
+	speakingThresholdDbov: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -57,6 +63,20 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 	return Math.round(value * 1000);
 }
 
+/**
+ * A whole number, possibly negative, written plainly: no exponents, hex or
+ * decimals, which Number() would quietly accept.
+ */
+function signedInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+	const raw = env[name];
+	if (raw === undefined || raw.trim() === "") return fallback;
+	const value = Number(raw);
+	if (!/^\s*-?\d+\s*$/.test(raw) || value < min || value > max) {
+		throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+	}
+	return value;
+}
+
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 	const value = env[name]?.trim();
 	return value ? value : undefined;
@@ -81,5 +101,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		hostHandoverGraceMs: seconds(env, "HOST_HANDOVER_GRACE_SECONDS", 10, 0, 3600),
 		roomOccupiedTtlMs: seconds(env, "ROOM_OCCUPIED_TTL_SECONDS", 120, 15, 86_400),
 		roomGraceMs: seconds(env, "ROOM_GRACE_SECONDS", 60, 0.1, 86_400),
+		// mediasoup's AudioLevelObserver takes whole dBov from -127 (silence) to 0 (loudest).
+		speakingThresholdDbov: signedInteger(env, "SPEAKING_THRESHOLD_DBOV", -55, -127, 0),
 	};
 }

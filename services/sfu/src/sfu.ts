@@ -56,6 +56,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		onChange: loadChanged,
 		lifetimes: { occupiedTtlMs: config.roomOccupiedTtlMs, graceMs: config.roomGraceMs },
 		hostHandoverGraceMs: config.hostHandoverGraceMs,
+		speakingThresholdDbov: config.speakingThresholdDbov,
 	});
 
 	const httpServer: Server = createServer((request, response) => {

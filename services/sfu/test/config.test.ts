@@ -24,3 +24,18 @@ test("room lifetime settings: defaults, decimal seconds, and clear errors for ba
 		assert.throws(() => loadSfuConfig({ ...base, [name]: value }), new RegExp(`^Error: ${name} must be`));
 	}
 });
+
+test("speaking threshold: -55 dBov by default, whole dBov from -127 to 0, anything else refused", () => {
+	assert.equal(loadSfuConfig(base).speakingThresholdDbov, -55);
+	assert.equal(loadSfuConfig({ ...base, SPEAKING_THRESHOLD_DBOV: "-70" }).speakingThresholdDbov, -70);
+	assert.equal(loadSfuConfig({ ...base, SPEAKING_THRESHOLD_DBOV: "-127" }).speakingThresholdDbov, -127);
+	assert.equal(loadSfuConfig({ ...base, SPEAKING_THRESHOLD_DBOV: "0" }).speakingThresholdDbov, 0);
+	assert.equal(loadSfuConfig({ ...base, SPEAKING_THRESHOLD_DBOV: " " }).speakingThresholdDbov, -55, "blank is unset");
+	for (const value of ["-128", "1", "55", "-55.5", "loud", "-1e1", "0x10", "--5"]) {
+		assert.throws(
+			() => loadSfuConfig({ ...base, SPEAKING_THRESHOLD_DBOV: value }),
+			/^Error: SPEAKING_THRESHOLD_DBOV must be an integer from -127 to 0/,
+			value,
+		);
+	}
+});

@@ -37,14 +37,19 @@ export interface Rig {
 	signer: TokenSigner;
 	/** Room id → the peer id createRoom made it for (the first host). */
 	hosts: Map<string, string>;
+	/** Every log line the SFU wrote (JSON, debug level and up), when started with `logs: true`. */
+	logs: string[];
 	close(): Promise<void>;
 }
 
 /**
  * `env` overrides the SFU's configuration variables, e.g. a short
  * HOST_HANDOVER_GRACE_SECONDS or ROOM_GRACE_SECONDS for lifetime tests.
+ * `logs` keeps the SFU's log lines in `rig.logs`, to check what is (never) logged.
  */
-export async function startRig(options: { workers?: number; env?: Record<string, string> } = {}): Promise<Rig> {
+export async function startRig(
+	options: { workers?: number; env?: Record<string, string>; logs?: boolean } = {},
+): Promise<Rig> {
 	if (!process.env.MEDIASOUP_WORKER_BIN) {
 		// Not a skip: the suite fails and says how to fix it.
 		throw new Error(
@@ -63,7 +68,11 @@ export async function startRig(options: { workers?: number; env?: Record<string,
 		MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN,
 		...options.env,
 	});
-	const sfu = await startSfu(config, { redis, logger: pino({ level: "silent" }) });
+	const logs: string[] = [];
+	const logger = options.logs
+		? pino({ level: "debug" }, { write: (line: string) => void logs.push(line) })
+		: pino({ level: "silent" });
+	const sfu = await startSfu(config, { redis, logger });
 	const signer = await TokenSigner.create(redisPublicKeyStore(redis), 3600);
 	return {
 		redisServer,
@@ -71,9 +80,16 @@ export async function startRig(options: { workers?: number; env?: Record<string,
 		sfu,
 		signer,
 		hosts: new Map(),
+		logs,
 		async close() {
 			await sfu.close();
-			await redis.quit().catch(() => {});
+			// quit() waits for a reconnecting client forever; after a Redis restart, give it a moment, then drop it.
+			const quit = redis.quit().catch(() => {});
+			const gaveUp = await Promise.race([
+				quit.then(() => false),
+				new Promise((resolve) => setTimeout(resolve, 2000, true)),
+			]);
+			if (gaveUp) redis.destroy();
 			await redisServer.stop();
 		},
 	};
@@ -170,13 +186,19 @@ export class TestPeer {
 		return this.client.request(method, data);
 	}
 
-	/** Wait until a notification of `method` arrives (or has arrived) matching `where`. */
+	/**
+	 * Wait until a notification of `method` arrives (or has arrived) matching
+	 * `where`; with `from`, only among notifications from that index on.
+	 */
 	async notification<M extends keyof ServerNotifications>(
 		method: M,
 		where: (data: ServerNotifications[M]) => boolean = () => true,
+		from = 0,
 	): Promise<ServerNotifications[M]> {
 		for (;;) {
-			const found = this.notifications.find((n) => n.method === method && where(n.data as ServerNotifications[M]));
+			const found = this.notifications
+				.slice(from)
+				.find((n) => n.method === method && where(n.data as ServerNotifications[M]));
 			if (found) return found.data as ServerNotifications[M];
 			if (this.#closed) throw new Error(`closed before a ${method} notification arrived`);
 			await once(this.client as unknown as NodeJS.EventEmitter, "notification");
@@ -245,6 +267,16 @@ export async function rejection(promise: Promise<unknown>): Promise<string> {
 		await promise;
 	} catch (error) {
 		return (error as Error).message;
+	}
+	throw new Error("the request was accepted");
+}
+
+/** The protoo error of a request that must fail: numeric code and reason. */
+export async function failure(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
+	try {
+		await promise;
+	} catch (error) {
+		return { code: (error as Error & { code: number }).code, message: (error as Error).message };
 	}
 	throw new Error("the request was accepted");
 }

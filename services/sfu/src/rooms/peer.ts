@@ -4,6 +4,7 @@
  * producers and consumers, which tells everyone else.
  */
 import type {
+	ChatMessage,
 	ServerNotificationMethod,
 	ServerNotifications,
 	ServerRequestMethod,
@@ -28,6 +29,10 @@ export class Peer {
 	#rtpCapabilities: RtpCapabilities | undefined;
 	#joinedAt: number | undefined;
 	#joinOrder: number | undefined;
+	/** Chat messages kept back while this peer's join is being answered; undefined when not holding. */
+	#heldChat: ChatMessage[] | undefined;
+	/** The speaking list this peer was last told (it starts out knowing nobody speaks). */
+	#speaking: readonly string[] = [];
 
 	constructor(claims: TokenClaims, protooPeer: ProtooPeer) {
 		this.id = claims.sub;
@@ -68,6 +73,53 @@ export class Peer {
 		this.#rtpCapabilities = rtpCapabilities;
 		this.#joinedAt = Date.now();
 		this.#joinOrder = joinOrder;
+	}
+
+	/**
+	 * Whether this peer should get chat messages: it is in the call, or its
+	 * join is reading the history (messages sent meanwhile are held for it).
+	 */
+	get hearsChat(): boolean {
+		return !this.#protoo.closed && (this.joined || this.#heldChat !== undefined);
+	}
+
+	/**
+	 * Start holding chat messages instead of sending them: a join reads the
+	 * history from Redis, and a message broadcast while that read is in flight
+	 * must end up either in the history or after the join response, exactly
+	 * once, never before it.
+	 */
+	holdChat(): void {
+		this.#heldChat ??= [];
+	}
+
+	/** The messages held so far (they go into the join response); holding goes on until releaseChat. */
+	takeHeldChat(): ChatMessage[] {
+		const held = this.#heldChat ?? [];
+		if (this.#heldChat) this.#heldChat = [];
+		return held;
+	}
+
+	/** The join was answered: send what arrived since takeHeldChat, and stop holding. */
+	releaseChat(): void {
+		const held = this.#heldChat;
+		this.#heldChat = undefined;
+		if (!held || !this.joined) return;
+		for (const message of held) this.notify("chatMessage", message);
+	}
+
+	/** Send a chat message now, or keep it for the join response being prepared. */
+	deliverChat(message: ChatMessage): void {
+		if (this.#heldChat) this.#heldChat.push(message);
+		else if (this.joined) this.notify("chatMessage", message);
+	}
+
+	/** Tell this peer who is speaking, unless that is exactly what it was last told. */
+	notifySpeaking(peerIds: readonly string[]): void {
+		const last = this.#speaking;
+		if (peerIds.length === last.length && peerIds.every((id, index) => id === last[index])) return;
+		this.#speaking = [...peerIds];
+		this.notify("speaking", { peerIds: [...peerIds] });
 	}
 
 	transport(direction: TransportDirection): WebRtcTransport | undefined {
@@ -113,6 +165,10 @@ export class Peer {
 
 	/** Close the signaling channel and every mediasoup object this peer owns. */
 	close(): void {
+		// Closing the transports closes what is on them; a producer attached
+		// from another transport (tests feed real RTP through a PlainTransport)
+		// must go with its peer all the same.
+		for (const producer of this.producers.values()) producer.close();
 		for (const transport of this.transports.values()) transport.close();
 		this.transports.clear();
 		this.producers.clear();

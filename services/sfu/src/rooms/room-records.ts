@@ -1,13 +1,23 @@
 /**
  * What the SFU writes to Redis about one open room: presence for admins, the
- * current host, revocations, and the lifetime of every room-scoped key.
+ * current host, revocations, chat history, and the lifetime of every
+ * room-scoped key.
  *
  * Writes are best-effort: a call in progress must not fail because Redis is
  * briefly away, so errors are logged and swallowed. The one exception is the
  * revocation a kick waits for, which still only logs (the kick goes ahead).
  */
-import { type LobbyHostEvent, type RoomPresence, redisChannels, redisKeys, roomScopedKeys } from "@mindmeet/protocol";
+import {
+	type ChatMessage,
+	type LobbyHostEvent,
+	limits,
+	type RoomPresence,
+	redisChannels,
+	redisKeys,
+	roomScopedKeys,
+} from "@mindmeet/protocol";
 import type { Logger } from "pino";
+import { parseStoredChatMessage } from "./chat.ts";
 
 /** The Redis commands a room writes with; a node-redis client satisfies it. */
 export interface RoomRecordStore {
@@ -17,7 +27,20 @@ export interface RoomRecordStore {
 	sAdd(key: string, member: string): Promise<unknown>;
 	pExpire(key: string, milliseconds: number): Promise<unknown>;
 	publish(channel: string, message: string): Promise<unknown>;
+	lRange(key: string, start: number, stop: number): Promise<string[]>;
+	eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
+
+/**
+ * Append, keep only the newest entries, and set the TTL in one step: a list
+ * that RPUSH just created has no TTL, and must never be left that way.
+ */
+const appendChatScript = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
 
 export interface RoomLifetimes {
 	/** TTL of the room's keys while anyone is in it. */
@@ -82,6 +105,43 @@ export class RoomRecords {
 			await this.#store.pExpire(key, this.#lifetimes.occupiedTtlMs);
 			await this.#store.publish(redisChannels.lobby(this.#roomId), JSON.stringify(event));
 		});
+	}
+
+	/**
+	 * Add a message to the room's history, bounded to the newest
+	 * `limits.chatHistoryMax`. The room is occupied while someone can send,
+	 * so the list gets the occupied TTL; heartbeats and the grace period then
+	 * move it with every other room key. Resolves once stored or failed:
+	 * history is best-effort, the message is delivered either way.
+	 */
+	appendChat(message: ChatMessage): Promise<void> {
+		return this.#attempt("store a chat message", () =>
+			this.#store.eval(appendChatScript, {
+				keys: [redisKeys.roomChat(this.#roomId)],
+				arguments: [JSON.stringify(message), String(limits.chatHistoryMax), String(this.#lifetimes.occupiedTtlMs)],
+			}),
+		);
+	}
+
+	/** The stored history, oldest first, malformed entries skipped; empty if Redis cannot be read. */
+	async chatHistory(): Promise<ChatMessage[]> {
+		let entries: string[];
+		try {
+			entries = await this.#store.lRange(redisKeys.roomChat(this.#roomId), 0, -1);
+		} catch (error) {
+			this.#logger.warn({ err: error }, "could not read chat history from Redis; joining without it");
+			return [];
+		}
+		const messages: ChatMessage[] = [];
+		let skipped = 0;
+		for (const entry of entries) {
+			const message = parseStoredChatMessage(entry);
+			if (message) messages.push(message);
+			else skipped++;
+		}
+		// Count only: the entry may be someone's text.
+		if (skipped > 0) this.#logger.warn({ skipped }, "skipped malformed chat history entries");
+		return messages;
 	}
 
 	#expireAll(ttlMs: number, what: string): Promise<void> {

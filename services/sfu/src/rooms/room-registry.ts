@@ -21,6 +21,8 @@ export interface RoomRegistryOptions {
 	onChange: () => void;
 	lifetimes: RoomLifetimes;
 	hostHandoverGraceMs: number;
+	/** Level above which a microphone counts as speaking (see SfuConfig). */
+	speakingThresholdDbov: number;
 }
 
 export class RoomRegistry {
@@ -77,7 +79,7 @@ export class RoomRegistry {
 	}
 
 	async #openNew(roomId: string): Promise<Room | undefined> {
-		const { store, pool, logger, lifetimes, hostHandoverGraceMs } = this.#options;
+		const { store, pool, logger, lifetimes, hostHandoverGraceMs, speakingThresholdDbov } = this.#options;
 		const [json, host] = await Promise.all([store.get(redisKeys.room(roomId)), store.get(redisKeys.roomHost(roomId))]);
 		if (!json) return undefined;
 		const stored = JSON.parse(json) as Partial<StoredRoom>;
@@ -86,7 +88,16 @@ export class RoomRegistry {
 		const hostPeerId = host ?? (typeof stored.hostPeerId === "string" ? stored.hostPeerId : undefined);
 		const worker = pool.leastLoaded((candidate) => this.#load(candidate));
 		const records = new RoomRecords({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
-		const room = await Room.create({ id: roomId, mode, worker, logger, hostPeerId, hostHandoverGraceMs, records });
+		const room = await Room.create({
+			id: roomId,
+			mode,
+			worker,
+			logger,
+			hostPeerId,
+			hostHandoverGraceMs,
+			speakingThresholdDbov,
+			records,
+		});
 		this.#rooms.set(roomId, room);
 		room.on("peersChanged", this.#options.onChange);
 		room.on("close", () => {

@@ -6,17 +6,23 @@
  * token claim: it starts with the id Redis names and moves on when that peer
  * leaves (at once on `leave` or a kick, after a grace period when its socket
  * drops, so a reloading host keeps it).
+ *
+ * It also carries the room's chat (stored in Redis, broadcast to everyone
+ * joined) and says who is speaking (the router's AudioLevelObserver).
  */
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type {
-	ClientRequests,
-	MediaSource,
-	PeerInfo,
-	PeerRole,
-	RoomMode,
-	RoomPresence,
-	ServerRequests,
-	TokenClaims,
+import {
+	type ChatMessage,
+	type ClientRequests,
+	limits,
+	type MediaSource,
+	type PeerInfo,
+	type PeerRole,
+	type RoomMode,
+	type RoomPresence,
+	type ServerRequests,
+	type TokenClaims,
 } from "@mindmeet/protocol";
 import type { Producer, Router, WebRtcTransport } from "mediasoup/types";
 import type { Logger } from "pino";
@@ -25,8 +31,10 @@ import { mediaCodecs } from "../media-codecs.ts";
 import { SignalingError } from "../signaling/errors.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
+import { ChatRateLimiter, chatText, mergeChat } from "./chat.ts";
 import { Peer } from "./peer.ts";
 import type { RoomRecords } from "./room-records.ts";
+import { SpeakingMonitor } from "./speaking.ts";
 
 export interface RoomEvents {
 	close: [];
@@ -45,6 +53,8 @@ export interface RoomOptions {
 	hostPeerId: string | undefined;
 	/** How long a host whose socket dropped keeps the role while away. */
 	hostHandoverGraceMs: number;
+	/** Level above which a microphone counts as speaking, dBov. */
+	speakingThresholdDbov: number;
 	records: RoomRecords;
 }
 
@@ -69,6 +79,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #logger: Logger;
 	readonly #records: RoomRecords;
 	readonly #hostHandoverGraceMs: number;
+	readonly #speaking: SpeakingMonitor;
+	readonly #chatLimiter = new ChatRateLimiter();
 	#hostPeerId: string | undefined;
 	#handoverTimer: NodeJS.Timeout | undefined;
 	/** The host is gone but nobody could take over yet: the next peer to join does. */
@@ -76,8 +88,9 @@ export class Room extends EventEmitter<RoomEvents> {
 	#joinCount = 0;
 	#closed = false;
 
-	private constructor(options: RoomOptions, router: Router, logger: Logger) {
+	private constructor(options: RoomOptions, router: Router, logger: Logger, speaking: SpeakingMonitor) {
 		super();
+		this.#speaking = speaking;
 		this.id = options.id;
 		this.mode = options.mode;
 		this.worker = options.worker;
@@ -95,8 +108,33 @@ export class Room extends EventEmitter<RoomEvents> {
 	static async create(options: RoomOptions): Promise<Room> {
 		const router = await options.worker.worker.createRouter({ mediaCodecs });
 		const logger = options.logger.child({ room: options.id });
+		// The monitor exists before the room does; it reaches the room's peers through this.
+		let room: Room | undefined;
+		let speaking: SpeakingMonitor;
+		try {
+			speaking = await SpeakingMonitor.create(router, {
+				thresholdDbov: options.speakingThresholdDbov,
+				announce: (peerIds) => {
+					if (room) room.#announceSpeaking(peerIds);
+				},
+				logger,
+			});
+		} catch (error) {
+			router.close();
+			throw error;
+		}
+		room = new Room(options, router, logger, speaking);
 		logger.info({ worker: options.worker.index, host: options.hostPeerId }, "room opened");
-		return new Room(options, router, logger);
+		return room;
+	}
+
+	/**
+	 * The room's mediasoup router. For tests and diagnostics, e.g. a
+	 * PlainTransport that plays real RTP into the room; signaling never
+	 * hands it out.
+	 */
+	get router(): Router {
+		return this.#router;
 	}
 
 	get closed(): boolean {
@@ -140,7 +178,12 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
 			this.#handleRequest(peer, request.method, request.data).then(
-				(response) => accept(response),
+				(response) => {
+					accept(response);
+					// Chat held back during the join goes out only once its response has.
+					// (A failed join never started holding, or its peer is gone.)
+					if (request.method === "join") peer.releaseChat();
+				},
 				(error: unknown) => {
 					const failure =
 						error instanceof SignalingError
@@ -213,7 +256,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		this.#logger.info({ peer: peer.id, departure }, "peer left");
 		this.emit("peersChanged");
-		if (this.#peers.size === 0) {
+		// A replaced peer's successor is being added right now: the room is not empty.
+		if (this.#peers.size === 0 && departure !== "replaced") {
 			this.close();
 			return;
 		}
@@ -318,6 +362,10 @@ export class Room extends EventEmitter<RoomEvents> {
 				await this.#ownProducer(peer, validateRequest(method, data).producerId).resume();
 				this.#writePresence(peer);
 				return {};
+			case "sendChat":
+				return this.#sendChat(peer, validateRequest(method, data));
+			case "setConsumerPreferredLayers":
+				return this.#setConsumerPreferredLayers(peer, validateRequest(method, data));
 			case "kickPeer": {
 				const { peerId } = validateRequest(method, data);
 				if (peer.id !== this.#hostPeerId) throw new SignalingError("forbidden", "only the host can remove someone");
@@ -383,7 +431,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer: Peer,
 		{ rtpCapabilities }: ClientRequests["join"]["request"],
 	): Promise<ClientRequests["join"]["response"]> {
-		if (peer.joined) throw new SignalingError("conflict", "already joined");
+		// Hearing chat without being joined means a join is in progress.
+		if (peer.joined || peer.hearsChat) throw new SignalingError("conflict", "already joined");
+		// Hold chat from before the history is read until the response is out:
+		// every message is then in the history, in the response, or after it.
+		peer.holdChat();
+		const history = await this.#records.chatHistory();
+		// The socket may have gone (or been replaced) while Redis answered.
+		if (this.#closed || this.#peers.get(peer.id) !== peer || peer.closed) {
+			throw new SignalingError("conflict", "the connection closed while joining");
+		}
 		peer.markJoined(rtpCapabilities, ++this.#joinCount);
 		// The host left while nobody else had joined: the first to join takes over.
 		if (this.#handoverDue && (this.#hostPeerId === undefined || !this.#peers.has(this.#hostPeerId))) {
@@ -396,11 +453,18 @@ export class Room extends EventEmitter<RoomEvents> {
 		// Consumers are created after the response so the client knows who is
 		// in the room before their media arrives.
 		setImmediate(() => {
+			// Someone may be speaking already; otherwise the first change tells.
+			peer.notifySpeaking(this.#speaking.current);
 			for (const other of others) {
 				for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
 			}
 		});
-		return { self: info, peers: others.map((other) => this.#infoOf(other)), mode: this.mode };
+		return {
+			self: info,
+			peers: others.map((other) => this.#infoOf(other)),
+			mode: this.mode,
+			chat: mergeChat(history, peer.takeHeldChat()),
+		};
 	}
 
 	async #produce(
@@ -427,11 +491,79 @@ export class Room extends EventEmitter<RoomEvents> {
 		} catch (error) {
 			throw new SignalingError("bad-request", `produce: ${(error as Error).message}`);
 		}
+		await this.attachProducer(peer, producer, source);
+		return { producerId: producer.id };
+	}
+
+	/**
+	 * Make `producer` the peer's `source`: listed in its presence, consumed by
+	 * everyone else, watched for speaking if it is a microphone. `produce`
+	 * uses it after its checks; tests use it to give a peer a producer fed
+	 * with real RTP from a PlainTransport (no browser, so no DTLS).
+	 */
+	async attachProducer(peer: Peer, producer: Producer, source: MediaSource): Promise<void> {
+		producer.appData = { ...producer.appData, source, peerId: peer.id };
 		peer.producers.set(producer.id, producer);
 		producer.on("transportclose", () => peer.producers.delete(producer.id));
+		if (source === "mic") await this.#speaking.add(producer, peer.id);
 		this.#writePresence(peer);
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
-		return { producerId: producer.id };
+	}
+
+	async #sendChat(
+		peer: Peer,
+		{ text }: ClientRequests["sendChat"]["request"],
+	): Promise<ClientRequests["sendChat"]["response"]> {
+		if (!peer.joined) throw new SignalingError("not-joined", "join before chatting");
+		const checked = chatText(text);
+		// After the checks, so a rejected message costs nothing from the budget.
+		if (!this.#chatLimiter.take(peer.id)) {
+			throw new SignalingError("rate-limited", `at most ${limits.chatPerSecond} messages per second`);
+		}
+		// Sender and time are the server's: a client cannot speak in someone else's name.
+		const message: ChatMessage = {
+			id: randomUUID(),
+			peerId: peer.id,
+			name: peer.name,
+			text: checked,
+			sentAt: Date.now(),
+		};
+		// Stored before it is broadcast, so a join reading the history in
+		// between finds it there or holds it (see #join); a Redis failure is
+		// logged and the message is delivered anyway.
+		await this.#records.appendChat(message);
+		for (const other of this.#peers.values()) {
+			if (other.hearsChat) other.deliverChat(message);
+		}
+		// Never the text: logs are not a place for what people say.
+		this.#logger.debug({ peer: peer.id, message: message.id, length: checked.length }, "chat message");
+		return { message };
+	}
+
+	async #setConsumerPreferredLayers(
+		peer: Peer,
+		{ consumerId, spatialLayer, temporalLayer }: ClientRequests["setConsumerPreferredLayers"]["request"],
+	): Promise<Record<string, never>> {
+		const consumer = peer.consumers.get(consumerId);
+		if (!consumer) throw new SignalingError("not-found", "no such consumer");
+		// Audio and single-encoding video have one layer, so there is nothing to
+		// choose. Clients ask per tile without knowing how the sender encodes,
+		// so this is an ordinary request, answered ok, not an error.
+		if (consumer.kind !== "video" || (consumer.type !== "simulcast" && consumer.type !== "svc")) return {};
+		try {
+			await consumer.setPreferredLayers(
+				temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer },
+			);
+		} catch (error) {
+			if (consumer.closed) throw new SignalingError("not-found", "the consumer closed");
+			throw error;
+		}
+		return {};
+	}
+
+	#announceSpeaking(peerIds: string[]): void {
+		if (this.#closed) return;
+		for (const peer of this.#joinedPeers()) peer.notifySpeaking(peerIds);
 	}
 
 	/** Let `consumer` receive `producer`: created paused, resumed once the client is ready for it. */

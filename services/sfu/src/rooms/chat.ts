@@ -1,0 +1,91 @@
+/**
+ * Chat rules that do not depend on a room: what a valid message is, how fast
+ * one peer may send, and how stored history is read back without trusting it.
+ */
+import { type ChatMessage, limits } from "@mindmeet/protocol";
+import { SignalingError } from "../signaling/errors.ts";
+
+/**
+ * The text as it will be stored and shown: trimmed, otherwise untouched.
+ * Clients render it as text, so no HTML escaping or stripping happens here;
+ * doing it twice would show `&lt;` to readers. Length counts code points, so
+ * an emoji is one character, as a person counting would say.
+ */
+export function chatText(raw: string): string {
+	const text = raw.trim();
+	if (text.length === 0) throw new SignalingError("bad-request", "the message is empty");
+	let characters = 0;
+	for (const _ of text) {
+		if (++characters > limits.chatMaxLength) {
+			throw new SignalingError("bad-request", `the message is longer than ${limits.chatMaxLength} characters`);
+		}
+	}
+	return text;
+}
+
+/**
+ * At most `max` accepted messages per peer id in any sliding window of
+ * `windowMs`. Refused attempts do not count, so a peer that slows down gets
+ * through again at once. Keyed by peer id, not by connection, so reconnecting
+ * does not reset the budget.
+ */
+export class ChatRateLimiter {
+	readonly #max: number;
+	readonly #windowMs: number;
+	/** Peer id → monotonic times of its accepted messages still inside the window. */
+	readonly #sent = new Map<string, number[]>();
+
+	constructor(max: number = limits.chatPerSecond, windowMs = 1000) {
+		this.#max = max;
+		this.#windowMs = windowMs;
+	}
+
+	/** Count one message from `peerId` now; false if that would exceed the limit. */
+	take(peerId: string, now: number = performance.now()): boolean {
+		// Forget what fell out of the window, for everyone: memory stays
+		// bounded by the peers who sent something in the last window.
+		for (const [id, times] of this.#sent) {
+			while (times.length > 0 && (times[0] ?? 0) <= now - this.#windowMs) times.shift();
+			if (times.length === 0) this.#sent.delete(id);
+		}
+		const times = this.#sent.get(peerId) ?? [];
+		if (times.length >= this.#max) return false;
+		times.push(now);
+		this.#sent.set(peerId, times);
+		return true;
+	}
+}
+
+/**
+ * One stored history entry, or undefined if it is not a well-formed message.
+ * Redis is shared and outlives versions of this code, so a bad entry is
+ * skipped rather than failing the join that reads it.
+ */
+export function parseStoredChatMessage(json: string): ChatMessage | undefined {
+	let value: unknown;
+	try {
+		value = JSON.parse(json);
+	} catch {
+		return undefined;
+	}
+	if (typeof value !== "object" || value === null) return undefined;
+	const { id, peerId, name, text, sentAt } = value as Record<string, unknown>;
+	if (
+		typeof id !== "string" ||
+		typeof peerId !== "string" ||
+		typeof name !== "string" ||
+		typeof text !== "string" ||
+		typeof sentAt !== "number" ||
+		!Number.isFinite(sentAt)
+	) {
+		return undefined;
+	}
+	// Rebuilt field by field so nothing else stored alongside reaches clients.
+	return { id, peerId, name, text, sentAt };
+}
+
+/** History followed by the messages that arrived while it was being read, each once. */
+export function mergeChat(history: ChatMessage[], later: ChatMessage[]): ChatMessage[] {
+	const seen = new Set(history.map((message) => message.id));
+	return [...history, ...later.filter((message) => !seen.has(message.id))];
+}
