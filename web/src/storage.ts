@@ -6,6 +6,10 @@ export const storageKeys = {
 	/** Display name, shared by the home page and the pre-join screen. */
 	name: "mindmeet:name",
 	language: "mindmeet:language",
+	/** Chosen microphone, camera or speaker (a MediaDeviceInfo.deviceId), by device kind. */
+	device: (kind: MediaDeviceKind) => `mindmeet:device:${kind}`,
+	/** "off" when the person switched the call's sound cues off on this device. */
+	sounds: "mindmeet:sounds",
 	/** Per-tab credentials for one room (see room/credentials.ts). */
 	credentials: (roomId: string) => `mindmeet:credentials:${roomId}`,
 } as const;

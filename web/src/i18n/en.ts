@@ -48,6 +48,16 @@ export const en: Record<MessageKey, string> = {
 	"media.mic": "Microphone",
 	"media.cam": "Camera",
 	"media.micMuted": "Microphone off",
+	"media.micLevel": "Microphone level",
+	"media.speaker": "Speaker",
+	"media.devices": "Microphone, camera and speaker",
+	"media.devicesTitle": "Audio and video",
+	"media.unnamedDevice": "Device {number}",
+	"media.deviceFailed": "That device could not be used. Choose another one.",
+	"media.screenShare": "Share your screen",
+	"media.screenShareStop": "Stop sharing your screen",
+	"media.screenOf": "{name}'s screen",
+	"media.screenOwn": "You are sharing your screen",
 
 	"call.connecting": "Connecting…",
 	"call.participants": "Participants",
@@ -97,4 +107,24 @@ export const en: Record<MessageKey, string> = {
 	"refused.duplicate": "You are already in this room in another tab or device.",
 
 	"toast.dismiss": "Dismiss",
+
+	"chat.open": "Chat",
+	"chat.openUnread": "Chat, unread messages: {count}",
+	"chat.title": "Messages",
+	"chat.history": "Message history",
+	"chat.empty": "No messages yet. Why not say hi?",
+	"chat.inputLabel": "Message",
+	"chat.placeholder": "Write a message",
+	"chat.hint": "Enter sends; Shift+Enter starts a new line.",
+	"chat.send": "Send",
+	"chat.rateLimited": "You are sending messages too fast. Wait a moment.",
+	"chat.newMessage": "New message from {name}: {text}",
+
+	"sounds.toggle": "Sounds",
+
+	"shortcut.hint": "{label} ({keys})",
+
+	"call.reconnecting": "Reconnecting…",
+	"call.reconnected": "Reconnected",
+	"call.goingHome": "Back to the start page in {seconds} s",
 };

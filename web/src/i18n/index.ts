@@ -1,11 +1,13 @@
 import { createSignal } from "solid-js";
 import { readStored, storageKeys, writeStored } from "../storage.ts";
 import { en } from "./en.ts";
-import { type MessageKey, ptBR } from "./pt-BR.ts";
+import { type MessageKey, messageKeys, ptBR } from "./pt-BR.ts";
 
 export type { MessageKey };
+export { messageKeys };
 
-const catalogues = { "pt-BR": ptBR, en } satisfies Record<string, Record<MessageKey, string>>;
+/** Exported for tests that check both languages; the app reads them only through t(). */
+export const catalogues = { "pt-BR": ptBR, en } satisfies Record<string, Record<MessageKey, string>>;
 
 export type Locale = keyof typeof catalogues;
 export const locales = Object.keys(catalogues) as Locale[];

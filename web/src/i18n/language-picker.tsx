@@ -1,5 +1,8 @@
 import { For, type JSX } from "solid-js";
-import { type Locale, locale, locales, setLocale, t } from "./index.ts";
+import { type Locale, locale, locales, type MessageKey, setLocale, t } from "./index.ts";
+
+/** Spelled out rather than built from the code, so every key can be found by reading the source. */
+const languageNames: Record<Locale, MessageKey> = { "pt-BR": "language.pt-BR", en: "language.en" };
 
 export function LanguagePicker(): JSX.Element {
 	return (
@@ -9,7 +12,7 @@ export function LanguagePicker(): JSX.Element {
 				<For each={locales}>
 					{(code) => (
 						<option value={code} selected={code === locale()}>
-							{t(`language.${code}`)}
+							{t(languageNames[code])}
 						</option>
 					)}
 				</For>

@@ -49,6 +49,16 @@ export const ptBR = {
 	"media.mic": "Microfone",
 	"media.cam": "Câmera",
 	"media.micMuted": "Microfone desligado",
+	"media.micLevel": "Nível do microfone",
+	"media.speaker": "Alto-falante",
+	"media.devices": "Microfone, câmera e alto-falante",
+	"media.devicesTitle": "Áudio e vídeo",
+	"media.unnamedDevice": "Dispositivo {number}",
+	"media.deviceFailed": "Não foi possível usar esse dispositivo. Escolha outro.",
+	"media.screenShare": "Compartilhar tela",
+	"media.screenShareStop": "Parar de compartilhar a tela",
+	"media.screenOf": "Tela de {name}",
+	"media.screenOwn": "Você está compartilhando sua tela",
 
 	"call.connecting": "Conectando…",
 	"call.participants": "Participantes",
@@ -98,6 +108,29 @@ export const ptBR = {
 	"refused.duplicate": "Você já está nesta sala em outra aba ou aparelho.",
 
 	"toast.dismiss": "Fechar aviso",
+
+	"chat.open": "Chat",
+	"chat.openUnread": "Chat, mensagens não lidas: {count}",
+	"chat.title": "Mensagens",
+	"chat.history": "Histórico de mensagens",
+	"chat.empty": "Nenhuma mensagem ainda. Que tal dizer oi?",
+	"chat.inputLabel": "Mensagem",
+	"chat.placeholder": "Escreva uma mensagem",
+	"chat.hint": "Enter envia; Shift+Enter quebra a linha.",
+	"chat.send": "Enviar",
+	"chat.rateLimited": "Você está enviando mensagens rápido demais. Aguarde um instante.",
+	"chat.newMessage": "Nova mensagem de {name}: {text}",
+
+	"sounds.toggle": "Sons",
+
+	"shortcut.hint": "{label} ({keys})",
+
+	"call.reconnecting": "Reconectando…",
+	"call.reconnected": "Reconectado",
+	"call.goingHome": "Voltando para o início em {seconds} s",
 };
 
 export type MessageKey = keyof typeof ptBR;
+
+/** Every key, for tests that walk the catalogues (en has exactly the same ones). */
+export const messageKeys = Object.keys(ptBR) as MessageKey[];

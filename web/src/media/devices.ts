@@ -1,3 +1,5 @@
+import { preferredDevice } from "./device-preferences.ts";
+
 /** Local camera and microphone tracks, either of which may be missing. */
 export interface LocalTracks {
 	audio?: MediaStreamTrack;
@@ -21,10 +23,37 @@ function problemOf(error: unknown): MediaProblem {
 	return name === "NotAllowedError" || name === "SecurityError" ? "denied" : "unavailable";
 }
 
+/**
+ * The remembered device, demanded exactly: a mere preference (`ideal`) is
+ * taken loosely, and Chromium ignores it for microphones altogether.
+ */
+function constraint(wanted: boolean, kind: MediaDeviceKind, useChoice: boolean): boolean | MediaTrackConstraints {
+	if (!wanted) return false;
+	const deviceId = useChoice ? preferredDevice(kind) : undefined;
+	return deviceId ? { deviceId: { exact: deviceId } } : true;
+}
+
+async function openStream(audio: boolean, video: boolean): Promise<MediaStream> {
+	const media = navigator.mediaDevices;
+	try {
+		return await media.getUserMedia({
+			audio: constraint(audio, "audioinput", true),
+			video: constraint(video, "videoinput", true),
+		});
+	} catch (error) {
+		// The remembered device is gone (unplugged, or its id reset with the site's data): the default beats nothing.
+		const name = (error as { name?: unknown } | null)?.name;
+		const gone = name === "OverconstrainedError" || name === "NotFoundError";
+		const chosen = (audio && preferredDevice("audioinput")) || (video && preferredDevice("videoinput"));
+		if (!gone || !chosen) throw error;
+		return media.getUserMedia({ audio, video });
+	}
+}
+
 async function capture(audio: boolean, video: boolean): Promise<LocalTracks> {
 	if (!navigator.mediaDevices?.getUserMedia) throw new MediaAccessError("unavailable");
 	try {
-		const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+		const stream = await openStream(audio, video);
 		return { audio: stream.getAudioTracks()[0], video: stream.getVideoTracks()[0] };
 	} catch (error) {
 		throw new MediaAccessError(problemOf(error), error);
@@ -51,6 +80,40 @@ export async function acquireTracks(want: { audio: boolean; video: boolean }): P
 	};
 	if (tracks.audio || tracks.video) return tracks;
 	throw audio.status === "rejected" ? audio.reason : new MediaAccessError("unavailable");
+}
+
+/**
+ * Exactly this device, for a switch the person asked for: a track from
+ * another device would look like the switch did nothing.
+ */
+export async function acquireDevice(kind: keyof LocalTracks, deviceId: string): Promise<MediaStreamTrack> {
+	if (!navigator.mediaDevices?.getUserMedia) throw new MediaAccessError("unavailable");
+	try {
+		const stream = await navigator.mediaDevices.getUserMedia({ [kind]: { deviceId: { exact: deviceId } } });
+		const track = stream.getTracks()[0];
+		if (!track) throw new MediaAccessError("unavailable");
+		return track;
+	} catch (error) {
+		throw error instanceof MediaAccessError ? error : new MediaAccessError(problemOf(error), error);
+	}
+}
+
+/** Phones and some embedded browsers cannot capture the screen at all; the share button is hidden there. */
+export const canShareScreen =
+	typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function";
+
+/**
+ * Ask the person what to share (a screen, window or tab). Resolves to
+ * undefined when they close the picker without choosing, which is no error.
+ */
+export async function captureScreen(): Promise<MediaStreamTrack | undefined> {
+	try {
+		const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+		return stream.getVideoTracks()[0];
+	} catch (error) {
+		if (error instanceof DOMException && error.name === "NotAllowedError") return undefined;
+		throw error;
+	}
 }
 
 export function stopTracks(tracks: LocalTracks): void {

@@ -1,4 +1,5 @@
 import { createEffect, type JSX, onCleanup } from "solid-js";
+import { canChooseSpeaker, preferredDevice } from "./device-preferences.ts";
 
 /** Point a media element at one track (or at nothing), following the track as it changes. */
 function useTrack(element: () => HTMLMediaElement | undefined, track: () => MediaStreamTrack | undefined): void {
@@ -40,13 +41,21 @@ export function TrackVideo(props: {
 	);
 }
 
-/** A separate element for remote audio, so it plays whether or not there is video. */
+/**
+ * A separate element for remote audio, so it plays whether or not there is
+ * video. It plays on the chosen speaker, and moves when the choice changes.
+ */
 export function TrackAudio(props: { track: MediaStreamTrack | undefined }): JSX.Element {
 	let el: HTMLAudioElement | undefined;
 	useTrack(
 		() => el,
 		() => props.track,
 	);
+	createEffect(() => {
+		const speaker = preferredDevice("audiooutput");
+		// A speaker unplugged since it was chosen makes this fail; the element then keeps the default.
+		if (el && canChooseSpeaker && speaker !== undefined) el.setSinkId(speaker).catch(() => {});
+	});
 	// biome-ignore lint/a11y/useMediaCaption: live call audio has no caption track to offer.
 	return <audio ref={el} autoplay />;
 }

@@ -1,6 +1,8 @@
 import type { RoomInfo } from "@mindmeet/protocol";
-import { createSignal, type JSX, onCleanup, onMount, Show } from "solid-js";
+import { createEffect, createSignal, type JSX, onCleanup, onMount, Show } from "solid-js";
 import { type CallEnd, type CallNotice, CallSession } from "../call/session.ts";
+import { ChatPanel } from "../chat/chat-panel.tsx";
+import { createChat } from "../chat/chat-store.ts";
 import { t } from "../i18n/index.ts";
 import { HostLobby } from "../lobby/host-lobby.tsx";
 import {
@@ -11,13 +13,15 @@ import {
 	stopTracks,
 } from "../media/devices.ts";
 import { Panel } from "../ui/panel.tsx";
+import { playSound } from "../ui/sounds.ts";
 import { showToast } from "../ui/toasts.tsx";
 import { AlonePanel } from "./alone-panel.tsx";
+import { CallStage } from "./call-stage.tsx";
 import { type CallPanel, ControlBar } from "./control-bar.tsx";
 import type { RoomCredentials } from "./credentials.ts";
+import { DevicesPopover } from "./devices-popover.tsx";
 import { InviteLink, roomLink } from "./invite.tsx";
 import { ParticipantsPanel } from "./participants-panel.tsx";
-import { TileGrid } from "./tile.tsx";
 
 function noticeText(notice: CallNotice): string {
 	switch (notice.kind) {
@@ -27,7 +31,16 @@ function noticeText(notice: CallNotice): string {
 			return t("call.peerLeft", { name: notice.name });
 		case "became-host":
 			return t("call.nowHost");
+		case "reconnected":
+			return t("call.reconnected");
 	}
+}
+
+/** Arrivals and departures are heard too (if sounds are on), so nobody has to watch the screen for them. */
+function onNotice(notice: CallNotice): void {
+	if (notice.kind === "peer-joined") playSound("join");
+	if (notice.kind === "peer-left") playSound("leave");
+	showToast(noticeText(notice));
 }
 
 /** Mounted for one attempt at the call: unmounting it leaves the call. */
@@ -45,10 +58,16 @@ export function CallScreen(props: {
 		token: props.credentials.token,
 		mode: props.room.mode,
 		onEnded: (end) => props.onEnded(end),
-		onNotice: (notice) => showToast(noticeText(notice)),
+		onNotice,
+		onChat: (messages, origin) => chat.receive(messages, origin),
 	});
 	const [leaving, setLeaving] = createSignal(false);
 	const [openPanel, setOpenPanel] = createSignal<CallPanel>();
+	const chat = createChat({
+		selfId: () => session.state.selfId,
+		isOpen: () => openPanel() === "chat",
+		post: (text) => session.sendChat(text),
+	});
 	const [aloneDismissed, setAloneDismissed] = createSignal(false);
 	const link = roomLink(props.room.roomId);
 	const togglePanel = (panel: CallPanel) => setOpenPanel((open) => (open === panel ? undefined : panel));
@@ -78,6 +97,12 @@ export function CallScreen(props: {
 		void session.leave();
 	});
 
+	// Shown for exactly as long as the connection is being retried; "Reconectado" follows from the session.
+	createEffect(() => {
+		if (!session.state.reconnecting) return;
+		onCleanup(showToast(t("call.reconnecting"), { sticky: true }));
+	});
+
 	const leave = async () => {
 		if (leaving()) return;
 		setLeaving(true);
@@ -97,7 +122,7 @@ export function CallScreen(props: {
 							</p>
 						}
 					>
-						<TileGrid peers={Object.values(session.state.peers)} />
+						<CallStage session={session} />
 					</Show>
 					<Show when={showAlone()}>
 						<AlonePanel link={link} onClose={() => setAloneDismissed(true)} />
@@ -106,13 +131,25 @@ export function CallScreen(props: {
 				<Show when={openPanel() === "participants"}>
 					<ParticipantsPanel session={session} onClose={closePanel} />
 				</Show>
+				<Show when={openPanel() === "chat"}>
+					<ChatPanel chat={chat} onClose={closePanel} />
+				</Show>
 			</div>
+			<Show when={openPanel() === "devices"}>
+				<DevicesPopover session={session} onClose={closePanel} />
+			</Show>
 			<Show when={openPanel() === "invite"}>
 				<Panel title={t("invite.title")} class="invite-popover" onClose={closePanel}>
 					<InviteLink link={link} />
 				</Panel>
 			</Show>
-			<ControlBar session={session} openPanel={openPanel()} onTogglePanel={togglePanel} onLeave={leave} />
+			<ControlBar
+				session={session}
+				openPanel={openPanel()}
+				chatUnread={chat.unread()}
+				onTogglePanel={togglePanel}
+				onLeave={leave}
+			/>
 			{/* Mounted only while we are host: the socket opens with the role and closes without it. */}
 			<Show when={session.isHost}>
 				<HostLobby roomId={props.room.roomId} token={props.credentials.token} />

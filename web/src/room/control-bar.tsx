@@ -1,16 +1,31 @@
 import { createSignal, type JSX, Show } from "solid-js";
 import type { CallSession } from "../call/session.ts";
+import { ChatToggle } from "../chat/chat-toggle.tsx";
 import { t } from "../i18n/index.ts";
 import { MediaAccessError, mediaProblemMessage } from "../media/devices.ts";
-import { CamIcon, CamOffIcon, LeaveIcon, MicIcon, MicOffIcon, UserPlusIcon, UsersIcon } from "../ui/icons.tsx";
+import {
+	CamIcon,
+	CamOffIcon,
+	DevicesIcon,
+	LeaveIcon,
+	MicIcon,
+	MicOffIcon,
+	UserPlusIcon,
+	UsersIcon,
+} from "../ui/icons.tsx";
+import { shortcutAria, useShortcuts, withShortcut } from "../ui/shortcuts.ts";
+import { SoundToggle } from "../ui/sound-toggle.tsx";
 import { showToast } from "../ui/toasts.tsx";
+import { ScreenShareButton } from "./screen-share-button.tsx";
 
 /** The panels the control bar opens; at most one at a time. */
-export type CallPanel = "participants" | "invite";
+export type CallPanel = "participants" | "invite" | "chat" | "devices";
 
 export function ControlBar(props: {
 	session: CallSession;
 	openPanel: CallPanel | undefined;
+	/** Chat messages that arrived while the chat was closed. */
+	chatUnread: number;
 	onTogglePanel: (panel: CallPanel) => void;
 	onLeave: () => void;
 }): JSX.Element {
@@ -27,6 +42,20 @@ export function ControlBar(props: {
 			setPending(false);
 		}
 	};
+	const canSwitch = () => joined() && !pending();
+	const toggleMic = () => run(() => props.session.setMic(!props.session.micOn));
+	const toggleCam = () => run(() => props.session.setCam(!props.session.camOn));
+
+	// Same rules as the buttons: no switching while one is under way or before the call is joined.
+	useShortcuts({
+		mic: () => {
+			if (canSwitch()) void toggleMic();
+		},
+		cam: () => {
+			if (canSwitch() && props.session.state.mode === "video") void toggleCam();
+		},
+		chat: () => props.onTogglePanel("chat"),
+	});
 
 	return (
 		<nav class="control-bar" aria-label={t("call.controls")}>
@@ -36,10 +65,11 @@ export function ControlBar(props: {
 				classList={{ "round-button--off": !props.session.micOn }}
 				data-testid="mic-toggle"
 				aria-label={t("media.mic")}
-				title={t("media.mic")}
+				title={withShortcut(t("media.mic"), "mic")}
+				aria-keyshortcuts={shortcutAria("mic")}
 				aria-pressed={props.session.micOn}
-				disabled={!joined() || pending()}
-				onClick={() => run(() => props.session.setMic(!props.session.micOn))}
+				disabled={!canSwitch()}
+				onClick={toggleMic}
 			>
 				<Show when={props.session.micOn} fallback={<MicOffIcon />}>
 					<MicIcon />
@@ -52,16 +82,23 @@ export function ControlBar(props: {
 					classList={{ "round-button--off": !props.session.camOn }}
 					data-testid="cam-toggle"
 					aria-label={t("media.cam")}
-					title={t("media.cam")}
+					title={withShortcut(t("media.cam"), "cam")}
+					aria-keyshortcuts={shortcutAria("cam")}
 					aria-pressed={props.session.camOn}
-					disabled={!joined() || pending()}
-					onClick={() => run(() => props.session.setCam(!props.session.camOn))}
+					disabled={!canSwitch()}
+					onClick={toggleCam}
 				>
 					<Show when={props.session.camOn} fallback={<CamOffIcon />}>
 						<CamIcon />
 					</Show>
 				</button>
 			</Show>
+			<ScreenShareButton session={props.session} />
+			<ChatToggle
+				open={props.openPanel === "chat"}
+				unread={props.chatUnread}
+				onToggle={() => props.onTogglePanel("chat")}
+			/>
 			<button
 				type="button"
 				class="round-button"
@@ -86,6 +123,19 @@ export function ControlBar(props: {
 			>
 				<UserPlusIcon />
 			</button>
+			<button
+				type="button"
+				class="round-button"
+				classList={{ "round-button--active": props.openPanel === "devices" }}
+				data-testid="devices-toggle"
+				aria-label={t("media.devices")}
+				title={t("media.devices")}
+				aria-expanded={props.openPanel === "devices"}
+				onClick={() => props.onTogglePanel("devices")}
+			>
+				<DevicesIcon />
+			</button>
+			<SoundToggle />
 			<button
 				type="button"
 				class="round-button round-button--danger"

@@ -1,6 +1,13 @@
 import type { RoomMode } from "@mindmeet/protocol";
 import { createSignal, onCleanup, onMount } from "solid-js";
-import { acquireTracks, type LocalTracks, MediaAccessError, type MediaProblem, stopTracks } from "../media/devices.ts";
+import {
+	acquireDevice,
+	acquireTracks,
+	type LocalTracks,
+	MediaAccessError,
+	type MediaProblem,
+	stopTracks,
+} from "../media/devices.ts";
 
 type Kind = keyof LocalTracks;
 
@@ -51,6 +58,27 @@ export function createLocalMedia(mode: RoomMode) {
 				setTracks((all) => ({ ...all, [kind]: undefined }));
 			} else {
 				void acquire({ audio: kind === "audio", video: kind === "video" });
+			}
+		},
+		/**
+		 * Capture from another device. A device that is off stays off (the
+		 * choice is remembered and used when it is switched on).
+		 */
+		async useDevice(kind: Kind, deviceId: string): Promise<void> {
+			const current = tracks()[kind];
+			if (!current || current.getSettings().deviceId === deviceId) return;
+			setPending(true);
+			try {
+				const track = await acquireDevice(kind, deviceId);
+				// Switched off, switched again or gone meanwhile: this track is not wanted any more.
+				if (disposed || handedOver || tracks()[kind] !== current) {
+					track.stop();
+					return;
+				}
+				current.stop();
+				setTracks((all) => ({ ...all, [kind]: track }));
+			} finally {
+				setPending(false);
 			}
 		},
 		/** The tracks now belong to the caller, who must stop them. */

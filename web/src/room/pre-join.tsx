@@ -13,6 +13,7 @@ import { CamIcon, CamOffIcon, MicIcon, MicOffIcon } from "../ui/icons.tsx";
 import { rememberedName, rememberName } from "../ui/remembered-name.ts";
 import { showToast } from "../ui/toasts.tsx";
 import { type RoomCredentials, saveCredentials } from "./credentials.ts";
+import { DevicePickers } from "./device-pickers.tsx";
 import { createLocalMedia } from "./local-media.ts";
 
 /**
@@ -37,6 +38,9 @@ export function PreJoin(props: {
 	const isVideoRoom = () => props.room.mode === "video";
 	const micOn = () => Boolean(media.tracks().audio);
 	const camOn = () => Boolean(media.tracks().video);
+	const switchDevice = (kind: keyof LocalTracks, deviceId: string) => {
+		media.useDevice(kind, deviceId).catch(() => showToast(t("media.deviceFailed")));
+	};
 
 	const submit = async (event: SubmitEvent) => {
 		event.preventDefault();
@@ -160,6 +164,7 @@ export function PreJoin(props: {
 								</div>
 							)}
 						</Show>
+						<DevicePickers mode={props.room.mode} tracks={media.tracks()} onSwitch={switchDevice} />
 						<label class="field">
 							<span class="field__label">{t("prejoin.name")}</span>
 							<input

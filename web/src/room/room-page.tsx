@@ -17,11 +17,15 @@ type Loading = { kind: "loading" } | { kind: "missing" } | { kind: "failed" } | 
 type Step =
 	| { kind: "prejoin" }
 	| { kind: "call"; credentials: RoomCredentials; tracks?: LocalTracks }
-	/** `final`: there is nothing to rejoin (kicked, room closed), so the page goes home by itself. */
+	/** `final`: there is nothing to rejoin (kicked, room closed), so there is no "join again" button. */
 	| { kind: "ended"; message: string; final: boolean };
 
-/** Long enough to read the message, short enough not to leave anyone on a dead page. */
-const homeAfterMs = 3000;
+/**
+ * Every ended call goes home by itself: after long enough to read the message,
+ * short enough not to leave anyone on a dead page; longer when "join again"
+ * is on offer, so there is time to choose it.
+ */
+const homeAfterSeconds = { final: 4, rejoinable: 10 } as const;
 
 function endMessage(end: CallEnd): string {
 	if (end.kind === "disconnected") return t("call.disconnected");
@@ -139,15 +143,20 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 	);
 }
 
-/** After the call: rejoin if that can work, otherwise home after a moment (or at once, by the link). */
+/** After the call: rejoin if that can work; either way home after a countdown (or at once, by the link). */
 function EndedPage(props: { message: string; final: boolean; onRejoin: () => void }): JSX.Element {
+	const [secondsLeft, setSecondsLeft] = createSignal<number>(
+		props.final ? homeAfterSeconds.final : homeAfterSeconds.rejoinable,
+	);
 	createEffect(() => {
-		if (!props.final) return;
-		const timer = window.setTimeout(() => navigate("/"), homeAfterMs);
-		onCleanup(() => window.clearTimeout(timer));
+		const timer = window.setInterval(() => setSecondsLeft((left) => left - 1), 1000);
+		onCleanup(() => window.clearInterval(timer));
+	});
+	createEffect(() => {
+		if (secondsLeft() <= 0) navigate("/");
 	});
 	return (
-		<MessagePage message={props.message}>
+		<MessagePage message={props.message} note={t("call.goingHome", { seconds: String(Math.max(0, secondsLeft())) })}>
 			<Show when={!props.final}>
 				<button type="button" class="button button--primary" onClick={() => props.onRejoin()}>
 					{t("call.rejoin")}

@@ -1,21 +1,38 @@
-import { For, type JSX, Show } from "solid-js";
-import type { CallPeer } from "../call/session.ts";
+import { createMemo, createSignal, For, type JSX, Show } from "solid-js";
+import type { CallPeer, CallSession } from "../call/session.ts";
+import { requestLayerForWidth } from "../call/video-layer.ts";
 import { t } from "../i18n/index.ts";
 import { TrackAudio, TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
 import { MicOffIcon } from "../ui/icons.tsx";
+import { createElementSize } from "./element-size.ts";
+import { fitGrid, tileGap } from "./grid-layout.ts";
+import "./stage.css";
 
-export function Tile(props: { peer: CallPeer }): JSX.Element {
+export function Tile(props: { peer: CallPeer; speaking: boolean; session: CallSession }): JSX.Element {
+	const [element, setElement] = createSignal<HTMLElement>();
+	// A paused camera shows the avatar rather than its last, frozen frame.
 	const video = () => (props.peer.videoPaused ? undefined : props.peer.videoTrack);
 	const micOff = () => !props.peer.audioTrack || props.peer.audioPaused;
 
+	if (!props.peer.isSelf) {
+		const size = createElementSize(element);
+		requestLayerForWidth(
+			() => size().width,
+			(layer) => props.session.preferVideoLayer(props.peer.id, layer),
+		);
+	}
+
 	return (
 		<div
+			ref={setElement}
 			class="tile"
 			data-testid="tile"
 			data-peer-name={props.peer.name}
 			data-self={String(props.peer.isSelf)}
-			data-speaking="false"
+			data-speaking={String(props.speaking)}
+			data-mic={micOff() ? "off" : "on"}
+			data-cam={video() ? "on" : "off"}
 		>
 			{/* Under the video, so it also covers the moment before the first frame arrives. */}
 			<Avatar name={props.peer.name} />
@@ -29,7 +46,7 @@ export function Tile(props: { peer: CallPeer }): JSX.Element {
 			</Show>
 			<div class="tile__label">
 				<Show when={micOff()}>
-					<span class="tile__muted" role="img" aria-label={t("media.micMuted")}>
+					<span class="tile__muted" role="img" aria-label={t("media.micMuted")} data-testid="tile-mic-off">
 						<MicOffIcon />
 					</span>
 				</Show>
@@ -39,21 +56,33 @@ export function Tile(props: { peer: CallPeer }): JSX.Element {
 	);
 }
 
-/** Columns that keep tiles closest to square-ish on a wide screen and on a tall one. */
-function columns(count: number): { landscape: number; portrait: number } {
-	const landscape = Math.max(1, Math.ceil(Math.sqrt(count)));
-	const portrait = count <= 2 ? 1 : count <= 8 ? 2 : 3;
-	return { landscape, portrait };
-}
-
-export function TileGrid(props: { peers: CallPeer[] }): JSX.Element {
-	const style = () => {
-		const cols = columns(props.peers.length);
-		return { "--cols-landscape": String(cols.landscape), "--cols-portrait": String(cols.portrait) };
-	};
+/**
+ * Everyone's tiles, as large as the box allows (see fitGrid). The box is
+ * measured, not the window, so the grid fits beside a shared screen or an
+ * open side panel just as well as on the whole stage.
+ */
+export function TileGrid(props: {
+	peers: CallPeer[];
+	session: CallSession;
+	isSpeaking: (peer: CallPeer) => boolean;
+}): JSX.Element {
+	const [area, setArea] = createSignal<HTMLElement>();
+	const size = createElementSize(area);
+	const fit = createMemo(() => fitGrid(props.peers.length, size().width, size().height));
 	return (
-		<div class="tile-grid" style={style()}>
-			<For each={props.peers}>{(peer) => <Tile peer={peer} />}</For>
+		<div ref={setArea} class="tile-area">
+			<div
+				class="tile-grid"
+				style={{
+					"--cols": String(fit().columns),
+					"--tile-width": `${fit().tileWidth}px`,
+					"--gap": `${tileGap}px`,
+				}}
+			>
+				<For each={props.peers}>
+					{(peer) => <Tile peer={peer} speaking={props.isSpeaking(peer)} session={props.session} />}
+				</For>
+			</div>
 		</div>
 	);
 }

@@ -19,11 +19,17 @@ function dismiss(id: number): void {
 	setToasts((list) => list.filter((toast) => toast.id !== id));
 }
 
-/** Show a short message at the bottom of the screen; it goes away by itself. */
-export function showToast(text: string): void {
+/**
+ * Show a short message at the bottom of the screen; it goes away by itself,
+ * unless `sticky` (a state that lasts, like reconnecting): then it stays until
+ * the returned function (or the person) dismisses it.
+ */
+export function showToast(text: string, options: { sticky?: boolean } = {}): () => void {
 	const id = nextId++;
-	setToasts((list) => [...list, { id, text }].slice(-maxVisible));
-	window.setTimeout(() => dismiss(id), visibleMs);
+	// The same words again (say, a burst of refused chat messages) replace the earlier toast instead of piling up.
+	setToasts((list) => [...list.filter((toast) => toast.text !== text), { id, text }].slice(-maxVisible));
+	if (!options.sticky) window.setTimeout(() => dismiss(id), visibleMs);
+	return () => dismiss(id);
 }
 
 export function Toasts(): JSX.Element {

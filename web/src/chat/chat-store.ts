@@ -1,0 +1,109 @@
+import type { ChatMessage } from "@mindmeet/protocol";
+import { type Accessor, createEffect, createSignal } from "solid-js";
+import { t } from "../i18n/index.ts";
+import { playSound } from "../ui/sounds.ts";
+import { showToast } from "../ui/toasts.tsx";
+
+/** The call's chat as the screen uses it; one per call screen, so the draft and unread count outlive the panel. */
+export interface Chat {
+	/** Oldest first, each id once. */
+	messages: Accessor<readonly ChatMessage[]>;
+	/** Messages from others that arrived while the panel was closed. */
+	unread: Accessor<number>;
+	draft: Accessor<string>;
+	setDraft: (text: string) => void;
+	/** Whether the draft has something to send (not only spaces and line breaks). */
+	canSend: Accessor<boolean>;
+	isOwn: (message: ChatMessage) => boolean;
+	/** Feed from the session (CallSessionOptions.onChat). */
+	receive: (messages: readonly ChatMessage[], origin: "history" | "live") => void;
+	/** Send the draft. Failures are told to the person here; the draft comes back so nothing typed is lost. */
+	send: () => Promise<void>;
+}
+
+/** A long call must not grow the page without end; older messages drop off the top. */
+const maxKept = 1000;
+/** How much of a message the "new message" toast shows. */
+const previewLength = 60;
+
+/** The start of a message on one line, cut by characters (not UTF-16 units, so no emoji is split). */
+export function preview(text: string): string {
+	const flat = text.replace(/\s+/g, " ").trim();
+	const chars = Array.from(flat);
+	return chars.length > previewLength ? `${chars.slice(0, previewLength).join("")}…` : flat;
+}
+
+/** The SFU's error reasons start with its SignalingErrorCode. */
+function isRateLimited(error: unknown): boolean {
+	return error instanceof Error && error.message.startsWith("rate-limited");
+}
+
+export function createChat(options: {
+	selfId: Accessor<string | undefined>;
+	isOpen: Accessor<boolean>;
+	post: (text: string) => Promise<ChatMessage>;
+}): Chat {
+	const [messages, setMessages] = createSignal<readonly ChatMessage[]>([]);
+	const [unread, setUnread] = createSignal(0);
+	const [draft, setDraft] = createSignal("");
+	/** The first history is what was said before we came: old news, not unread. */
+	let historySeen = false;
+
+	const isOwn = (message: ChatMessage) => message.peerId === options.selfId();
+
+	createEffect(() => {
+		if (options.isOpen()) setUnread(0);
+	});
+
+	const receive = (incoming: readonly ChatMessage[], origin: "history" | "live") => {
+		const known = new Set(messages().map((message) => message.id));
+		const fresh: ChatMessage[] = [];
+		for (const message of incoming) {
+			if (known.has(message.id)) continue;
+			known.add(message.id);
+			fresh.push(message);
+		}
+		const firstHistory = origin === "history" && !historySeen;
+		if (origin === "history") historySeen = true;
+		if (fresh.length === 0) return;
+
+		// Server time orders them; a message can overtake another between the SFU and us.
+		const merged = [...messages(), ...fresh].sort((a, b) => a.sentAt - b.sentAt);
+		setMessages(merged.length > maxKept ? merged.slice(-maxKept) : merged);
+
+		const fromOthers = fresh.filter((message) => !isOwn(message));
+		if (firstHistory || fromOthers.length === 0) return;
+		if (!options.isOpen()) setUnread((count) => count + fromOthers.length);
+		// History after a reconnect fills the gap quietly: the badge counts it, no burst of toasts.
+		if (origin !== "live") return;
+		playSound("message");
+		if (options.isOpen()) return;
+		for (const message of fromOthers) {
+			showToast(t("chat.newMessage", { name: message.name, text: preview(message.text) }));
+		}
+	};
+
+	const send = async () => {
+		const text = draft();
+		if (!text.trim()) return;
+		// Cleared at once so the next message can be typed while this one travels.
+		setDraft("");
+		try {
+			receive([await options.post(text)], "live");
+		} catch (error) {
+			if (!draft()) setDraft(text);
+			showToast(t(isRateLimited(error) ? "chat.rateLimited" : "error.generic"));
+		}
+	};
+
+	return {
+		messages,
+		unread,
+		draft,
+		setDraft,
+		canSend: () => draft().trim().length > 0,
+		isOwn,
+		receive,
+		send,
+	};
+}
