@@ -45,7 +45,8 @@ console.log(`\n== tests (${files.length} files)`);
 let output = "";
 const testExit = await run(
 	process.execPath,
-	["--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+	// --test-force-exit: a test file whose tests all finished must not hang the run on a leftover handle.
+	["--test", "--test-concurrency=1", "--test-force-exit", "--test-timeout=300000", "--test-reporter=spec", ...files],
 	(text) => {
 		output = (output + text).slice(-4000);
 	},
