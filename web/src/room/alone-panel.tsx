@@ -1,6 +1,6 @@
 import type { JSX } from "solid-js";
 import { t } from "../i18n/index.ts";
-import { CloseIcon } from "../ui/icons.tsx";
+import { CloseButton } from "../ui/panel.tsx";
 import { InviteLink } from "./invite.tsx";
 
 /** For a host with nobody else in the call yet: the nudge to invite someone, with the link at hand. */
@@ -11,15 +11,7 @@ export function AlonePanel(props: { link: string; onClose: () => void }): JSX.El
 				<p id="alone-panel-text" class="alone-panel__text">
 					{t("invite.alone")}
 				</p>
-				<button
-					type="button"
-					class="icon-button"
-					aria-label={t("panel.close")}
-					title={t("panel.close")}
-					onClick={() => props.onClose()}
-				>
-					<CloseIcon />
-				</button>
+				<CloseButton onClose={props.onClose} />
 			</div>
 			<InviteLink link={props.link} />
 		</aside>

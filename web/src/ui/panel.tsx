@@ -47,17 +47,24 @@ export function Panel(props: {
 				<h2 id={titleId} class="panel__title">
 					{props.title}
 				</h2>
-				<button
-					type="button"
-					class="icon-button"
-					aria-label={t("panel.close")}
-					title={t("panel.close")}
-					onClick={() => props.onClose()}
-				>
-					<CloseIcon />
-				</button>
+				<CloseButton onClose={props.onClose} />
 			</header>
 			{props.children}
 		</section>
+	);
+}
+
+/** The × that closes a panel; one place for its label and look. */
+export function CloseButton(props: { onClose: () => void }) {
+	return (
+		<button
+			type="button"
+			class="icon-button"
+			aria-label={t("panel.close")}
+			title={t("panel.close")}
+			onClick={() => props.onClose()}
+		>
+			<CloseIcon />
+		</button>
 	);
 }
