@@ -104,12 +104,66 @@ export class TokenSigner {
 	}
 }
 
+/**
+ * Tokens already known to be good, with their claims, least recently used
+ * dropped first. An Ed25519 verification costs about three signatures, and the
+ * same token comes back on every admit, deny and socket of its holder.
+ * Revocation is checked separately (Redis), so remembering a signature check
+ * is safe; expiry is checked again on every hit.
+ */
+class KnownTokens {
+	readonly #claims = new Map<string, TokenClaims>();
+	readonly #capacity: number;
+
+	constructor(capacity: number) {
+		this.#capacity = capacity;
+	}
+
+	get(token: string): TokenClaims | undefined {
+		const claims = this.#claims.get(token);
+		if (claims) {
+			// Map keeps insertion order: move to the young end.
+			this.#claims.delete(token);
+			this.#claims.set(token, claims);
+		}
+		return claims;
+	}
+
+	/** Returns the stored claims: shared by every caller that presents the token, so frozen. */
+	set(token: string, claims: TokenClaims): TokenClaims {
+		const stored = Object.freeze({ ...claims });
+		this.#claims.delete(token);
+		this.#claims.set(token, stored);
+		if (this.#claims.size > this.#capacity) {
+			const oldest = this.#claims.keys().next();
+			if (!oldest.done) this.#claims.delete(oldest.value);
+		}
+		return stored;
+	}
+}
+
+export interface TokenVerifierOptions {
+	/** How many good tokens to remember (default 5000). */
+	knownTokens?: number;
+}
+
 export class TokenVerifier {
 	readonly #store: PublicKeyStore;
 	readonly #verifiers = new Map<string, VerifyFunction>();
+	readonly #known: KnownTokens;
 
-	constructor(store: PublicKeyStore) {
+	constructor(store: PublicKeyStore, options: TokenVerifierOptions = {}) {
 		this.#store = store;
+		this.#known = new KnownTokens(options.knownTokens ?? 5000);
+	}
+
+	/**
+	 * A token this process has just signed, with its claims: good by
+	 * construction, so its first presentation (the host's first admit or
+	 * lobby socket) skips the signature check too.
+	 */
+	remember(token: string, claims: TokenClaims): void {
+		this.#known.set(token, claims);
 	}
 
 	/** Verify signature, issuer, audience, expiry and claim shapes. Throws TokenError. */
@@ -117,6 +171,15 @@ export class TokenVerifier {
 		if (typeof token !== "string" || token.length === 0 || token.length > 4096) {
 			throw new TokenError("token-invalid", "token is missing or malformed");
 		}
+		const known = this.#known.get(token);
+		if (known) {
+			if (known.exp * 1000 <= Date.now()) throw new TokenError("token-expired", "token has expired");
+			return known;
+		}
+		return this.#known.set(token, await this.#verifySignature(token));
+	}
+
+	async #verifySignature(token: string): Promise<TokenClaims> {
 		let kid: unknown;
 		try {
 			const { header } = decodeHeader(token);
@@ -176,10 +239,6 @@ export class TokenVerifier {
 			allowedIss: tokenIssuer,
 			allowedAud: tokenAudience,
 			requiredClaims: ["exp", "iat", "sub", "jti"],
-			// Verified tokens are remembered until they expire: a host's token is
-			// presented on every admit, deny and socket. Revocation is checked
-			// separately (Redis), so caching the signature check is safe.
-			cache: 2000,
 		}) as VerifyFunction;
 		this.#verifiers.set(kid, verify);
 		return verify;

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import fastifySwagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
 import { limits } from "@mindmeet/protocol";
-import { redisPublicKeyStore, TokenSigner } from "@mindmeet/protocol/token-keys";
+import { redisPublicKeyStore, TokenSigner, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger, LoggerOptions } from "pino";
 import { adminPlugin } from "./admin/plugin.ts";
@@ -118,8 +118,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	logAvailability(subscriber, app.log, "redis subscriber");
 	const hub = new EventHub(subscriber, app.log);
 	app.addHook("onClose", async () => hub.close());
-	const auth = new RoomAuthorizer(redis);
-	const mintToken = tokenMinter(signer);
+	const verifier = new TokenVerifier(redisPublicKeyStore(redis));
+	const auth = new RoomAuthorizer(redis, verifier);
+	const mintToken = tokenMinter(signer, verifier);
 
 	await app.register(fastifyWebsocket, {
 		options: {

@@ -10,7 +10,7 @@
  *   `roomHost`) while tokens keep the role they were minted with.
  */
 import { lobbyCloseCodes, redisKeys, type TokenClaims } from "@mindmeet/protocol";
-import { redisPublicKeyStore, TokenError, TokenVerifier } from "@mindmeet/protocol/token-keys";
+import { TokenError, type TokenVerifier } from "@mindmeet/protocol/token-keys";
 import { HttpError } from "./http-errors.ts";
 import type { ApiRedis } from "./redis.ts";
 import { roomNotFound } from "./rooms/store.ts";
@@ -26,9 +26,9 @@ export class RoomAuthorizer {
 	readonly #redis: ApiRedis;
 	readonly #verifier: TokenVerifier;
 
-	constructor(redis: ApiRedis) {
+	constructor(redis: ApiRedis, verifier: TokenVerifier) {
 		this.#redis = redis;
-		this.#verifier = new TokenVerifier(redisPublicKeyStore(redis));
+		this.#verifier = verifier;
 	}
 
 	/** Claims of a valid, unrevoked token for `roomId`; HttpError 401 otherwise. */
