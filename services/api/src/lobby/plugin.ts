@@ -12,7 +12,7 @@ import type { EventHub } from "../event-hub.ts";
 import { errorBody, HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
-import { displayName, findRoom, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
+import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
 import type { MintToken } from "../tokens.ts";
 import { type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
 import { GuestWaitSession, HostLobbySession } from "./sockets.ts";
@@ -111,7 +111,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 		async (request, reply) => {
 			const name = displayName(request.body.name, "name");
 			const { roomId } = request.params;
-			if (!(await findRoom(redis, roomId))) throw roomNotFound();
+			// The store's script writes nothing unless the room exists: no separate read first.
+			if (!roomIdPattern.test(roomId)) throw roomNotFound();
 			const created = await store.create(roomId, name);
 			if (!created) throw roomNotFound();
 			const { knock, secret } = created;
