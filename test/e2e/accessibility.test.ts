@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { launchChromium, newParticipant } from "@mindmeet/testing/browser";
+import { test } from "node:test";
 import { openChat, sendChat, waitForChatMessage } from "@mindmeet/testing/chat";
 import { answerKnock, createRoom, knock, tile } from "@mindmeet/testing/flows";
 import { animationsSettled } from "@mindmeet/testing/watch";
 import type { AxeResults } from "axe-core";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { freePort, repoRoot, type Stack, startStack } from "../../scripts/stack.ts";
+import type { Page } from "playwright-core";
+import { repoRoot } from "../../scripts/stack.ts";
+import { e2e } from "./harness.ts";
 
 const axeSource = readFileSync(join(repoRoot, "node_modules/axe-core/axe.min.js"), "utf8");
 const viewports = {
@@ -21,34 +21,8 @@ const viewports = {
 	phone: { width: 390, height: 844 },
 } as const;
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-before(async () => {
-	stack = await startStack({
-		apiPort: await freePort(),
-		rtcPort: 0,
-		sfuWorkers: 1,
-		output: "ignore",
-		logLevel: "warn",
-	});
-	browser = await launchChromium();
-});
-
-after(async () => {
-	for (const context of contexts) await context.close().catch(() => {});
-	await browser?.close();
-	await stack?.stop();
-});
-
-async function person(viewport: { width: number; height: number }): Promise<Page> {
-	const { context, page } = await newParticipant(browser, { viewport });
-	// Generous bounds: these machines are shared, and a starved Chromium is slow, not broken.
-	context.setDefaultTimeout(60_000);
-	contexts.push(context);
-	return page;
-}
+const meet = e2e();
+const person = (viewport: { width: number; height: number }) => meet.person({ viewport });
 
 /** Serious and critical axe violations on the page as it is now, one line per rule. */
 async function axeProblems(page: Page, screen: string): Promise<string[]> {
@@ -86,11 +60,11 @@ for (const [size, viewport] of Object.entries(viewports)) {
 		const guest = await person(viewport);
 		const problems: string[] = [];
 
-		await host.goto(stack.url);
+		await host.goto(meet.stack.url);
 		await host.getByTestId("create-room").waitFor();
 		problems.push(...(await axeProblems(host, "home")));
 
-		const link = await createRoom(host, stack.url, "Ana");
+		const link = await createRoom(host, meet.stack.url, "Ana");
 		await guest.goto(link);
 		await guest.getByTestId("knock").waitFor();
 		problems.push(...(await axeProblems(guest, "pre-join")));
@@ -107,7 +81,7 @@ for (const [size, viewport] of Object.entries(viewports)) {
 		const guest = await person(viewport);
 		const problems: string[] = [];
 
-		const link = await createRoom(host, stack.url, "Caio");
+		const link = await createRoom(host, meet.stack.url, "Caio");
 		await host.getByTestId("alone-panel").waitFor();
 		problems.push(...(await axeProblems(host, "call, alone panel")));
 
@@ -135,7 +109,7 @@ for (const [size, viewport] of Object.entries(viewports)) {
 	test(`${size}: call screen with the chat open`, { timeout: 300_000 }, async () => {
 		const host = await person(viewport);
 		const guest = await person(viewport);
-		const link = await createRoom(host, stack.url, "Edu");
+		const link = await createRoom(host, meet.stack.url, "Edu");
 		await knock(guest, link, "Fabi");
 		await answerKnock(host, "Fabi", "admit");
 		await tile(guest, "Edu").waitFor();

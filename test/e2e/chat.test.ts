@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { limits } from "@mindmeet/protocol";
-import { chromiumFlags, chromiumPath } from "@mindmeet/testing/browser";
 import {
 	chatMessages,
 	chatToggleText,
@@ -19,32 +18,19 @@ import {
 import { answerKnock, createRoom, knock, tile, toast } from "@mindmeet/testing/flows";
 import { type Catalogue, loadCatalogues, message } from "@mindmeet/testing/i18n";
 import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import type { Page } from "playwright-core";
+import { e2e } from "./harness.ts";
 
-let stack: Stack;
-let browser: Browser;
+const meet = e2e();
 let pt: Catalogue;
-const contexts: BrowserContext[] = [];
 const peers: SignalingPeer[] = [];
 
 before(async () => {
 	pt = (await loadCatalogues())["pt-BR"];
-	stack = await startStack({
-		apiPort: await freePort(),
-		rtcPort: 0,
-		sfuWorkers: 1,
-		output: "ignore",
-		logLevel: "warn",
-	});
-	browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
 });
 
-after(async () => {
+after(() => {
 	for (const peer of peers) peer.close();
-	for (const context of contexts) await context.close().catch(() => {});
-	await browser?.close();
-	await stack?.stop();
 });
 
 /**
@@ -52,18 +38,7 @@ after(async () => {
  * the machine's (usually UTC), so a client that formats UTC instead of local
  * time is caught.
  */
-async function person(timezoneId = "America/Sao_Paulo"): Promise<Page> {
-	const context = await browser.newContext({
-		permissions: ["camera", "microphone"],
-		locale: "pt-BR",
-		timezoneId,
-		viewport: { width: 1280, height: 800 },
-	});
-	// Generous bounds: these machines are shared, and a starved Chromium is slow, not broken.
-	context.setDefaultTimeout(60_000);
-	contexts.push(context);
-	return context.newPage();
-}
+const person = (timezoneId = "America/Sao_Paulo") => meet.person({ timezoneId });
 
 function roomIdOf(link: string): string {
 	return new URL(link).pathname.split("/").pop() ?? "";
@@ -71,7 +46,7 @@ function roomIdOf(link: string): string {
 
 /** Host creates a room, each guest knocks and is admitted; everyone sees the host. */
 async function call(host: Page, hostName: string, guests: [Page, string][]): Promise<string> {
-	const link = await createRoom(host, stack.url, hostName);
+	const link = await createRoom(host, meet.stack.url, hostName);
 	for (const [guest, name] of guests) {
 		await knock(guest, link, name);
 		await answerKnock(host, name, "admit");
@@ -276,10 +251,10 @@ test("at the SFU: a flood gets rate-limited errors, bad messages get bad-request
 
 	// A third participant without a browser, let in through the real lobby by the host.
 	const roomId = roomIdOf(link);
-	const pending = await knockOverHttp(stack.url, roomId, "Robô");
+	const pending = await knockOverHttp(meet.stack.url, roomId, "Robô");
 	await answerKnock(host, "Robô", "admit");
 	const credentials = await pending.admitted;
-	const robot = await SignalingPeer.connect(stack.url, roomId, credentials.token);
+	const robot = await SignalingPeer.connect(meet.stack.url, roomId, credentials.token);
 	peers.push(robot);
 	const joined = await robot.join();
 	assert.equal(joined.self.name, "Robô");

@@ -7,13 +7,12 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { after, before, test } from "node:test";
-import { launchChromium, newParticipant } from "@mindmeet/testing/browser";
+import { before, test } from "node:test";
 import { openChat, sendChat, waitForChatMessage } from "@mindmeet/testing/chat";
 import { createRoom, knock, tile } from "@mindmeet/testing/flows";
 import { type Catalogue, keyShape, loadCatalogues, message, rawTextOnPage, webSrcDir } from "@mindmeet/testing/i18n";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import type { Page } from "playwright-core";
+import { e2e } from "./harness.ts";
 
 let catalogues: { "pt-BR": Catalogue; en: Catalogue };
 
@@ -111,35 +110,12 @@ test("every key the web client uses exists in both catalogues", async () => {
 
 // ---- The screens in Chromium, in both languages ----
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const meet = e2e();
+const person = (locale: string) => meet.person({ locale });
 
 before(async () => {
 	catalogues ??= await loadCatalogues();
-	stack = await startStack({
-		apiPort: await freePort(),
-		rtcPort: 0,
-		sfuWorkers: 1,
-		output: "ignore",
-		logLevel: "warn",
-	});
-	browser = await launchChromium();
 });
-
-after(async () => {
-	for (const context of contexts) await context.close().catch(() => {});
-	await browser?.close();
-	await stack?.stop();
-});
-
-async function person(locale: string): Promise<Page> {
-	const { context, page } = await newParticipant(browser, { locale });
-	// Generous bounds: these machines are shared, and a starved Chromium is slow, not broken.
-	context.setDefaultTimeout(60_000);
-	contexts.push(context);
-	return page;
-}
 
 async function checkScreen(page: Page, screen: string, lang: string, expected: string[]): Promise<void> {
 	const keys = Object.keys(catalogues["pt-BR"]);
@@ -165,15 +141,15 @@ for (const [browserLocale, lang] of [
 		const guest = await person(browserLocale);
 		const stranger = await person(browserLocale);
 
-		await host.goto(stack.url);
+		await host.goto(meet.stack.url);
 		await checkScreen(host, "home", lang, [m("home.create.title"), m("home.join.title")]);
 
-		await stranger.goto(`${stack.url}/nada/por/aqui`);
+		await stranger.goto(`${meet.stack.url}/nada/por/aqui`);
 		await checkScreen(stranger, "not-found page", lang, [m("page.notFound")]);
-		await stranger.goto(`${stack.url}/r/zzzzzzzzzz`);
+		await stranger.goto(`${meet.stack.url}/r/zzzzzzzzzz`);
 		await checkScreen(stranger, "unknown room", lang, [m("room.notFound")]);
 
-		const link = await createRoom(host, stack.url, "Ana");
+		const link = await createRoom(host, meet.stack.url, "Ana");
 		await host.getByTestId("alone-panel").waitFor();
 		await checkScreen(host, "alone panel", lang, [m("invite.alone")]);
 
@@ -202,7 +178,7 @@ test("the language can be switched on the page and the choice is remembered", { 
 	const pt = catalogues["pt-BR"];
 	const en = catalogues.en;
 	const page = await person("pt-BR");
-	await page.goto(stack.url);
+	await page.goto(meet.stack.url);
 	await page.getByText(message(pt, "home.create.title")).first().waitFor();
 	assert.equal(await page.evaluate(() => document.documentElement.lang), "pt-BR");
 

@@ -3,53 +3,27 @@
  * the real processes and real Chromium, with one browser context per person.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { expectMediaFlowing, launchChromium, newParticipant } from "@mindmeet/testing/browser";
+import { test } from "node:test";
+import { expectMediaFlowing } from "@mindmeet/testing/browser";
 import { answerKnock, createRoom, firstFrame, knock, tile, toast } from "@mindmeet/testing/flows";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import { e2e } from "./harness.ts";
 
 const adminToken = "e2e-admin-token-0123456789";
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-before(async () => {
-	stack = await startStack({
-		apiPort: await freePort(),
-		rtcPort: 0,
-		sfuWorkers: 1,
-		output: "ignore",
-		logLevel: "warn",
-		env: { ROOM_GRACE_SECONDS: "2", HOST_HANDOVER_GRACE_SECONDS: "2", ADMIN_TOKEN: adminToken },
-	});
-	browser = await launchChromium();
-});
-
-after(async () => {
-	for (const context of contexts) await context.close().catch(() => {});
-	await browser?.close();
-	await stack?.stop();
-});
-
-async function person(): Promise<Page> {
-	const { context, page } = await newParticipant(browser);
-	contexts.push(context);
-	return page;
-}
+const meet = e2e({ env: { ROOM_GRACE_SECONDS: "2", HOST_HANDOVER_GRACE_SECONDS: "2", ADMIN_TOKEN: adminToken } });
+const person = () => meet.person();
 
 function roomIdOf(link: string): string {
 	return new URL(link).pathname.split("/").pop() ?? "";
 }
 
 async function admin(method: string, path: string, token = adminToken): Promise<Response> {
-	return fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+	return fetch(`${meet.stack.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
 }
 
 test("knock, the host sees the name, admits, and both see and hear each other", async () => {
 	const host = await person();
 	const guest = await person();
-	const link = await createRoom(host, stack.url, "Ana");
+	const link = await createRoom(host, meet.stack.url, "Ana");
 	await host.getByTestId("alone-panel").waitFor();
 	assert.equal(
 		(await host.getByTestId("invite-link").textContent())?.trim() ||
@@ -69,7 +43,7 @@ test("deny: the guest is told and may knock again; two knocks at once get two de
 	const host = await person();
 	const first = await person();
 	const second = await person();
-	const link = await createRoom(host, stack.url, "Caio");
+	const link = await createRoom(host, meet.stack.url, "Caio");
 	await knock(first, link, "Duda");
 	await answerKnock(host, "Duda", "deny");
 	await first.getByTestId("knock").waitFor();
@@ -92,7 +66,7 @@ test("deny: the guest is told and may knock again; two knocks at once get two de
 test("kick: toast, media gone, the old token is refused, and knocking again works", async () => {
 	const host = await person();
 	const guest = await person();
-	const link = await createRoom(host, stack.url, "Fabi");
+	const link = await createRoom(host, meet.stack.url, "Fabi");
 	await knock(guest, link, "Gil");
 	await answerKnock(host, "Gil", "admit");
 	await firstFrame(host, "Gil");
@@ -130,7 +104,7 @@ test("the host leaves: the longest-present participant becomes host and answers 
 	const early = await person();
 	const late = await person();
 	const newcomer = await person();
-	const link = await createRoom(host, stack.url, "Hugo");
+	const link = await createRoom(host, meet.stack.url, "Hugo");
 	await knock(early, link, "Iara");
 	await answerKnock(host, "Iara", "admit");
 	await tile(early, "Hugo").waitFor();
@@ -148,14 +122,14 @@ test("the host leaves: the longest-present participant becomes host and answers 
 
 test("when the last person leaves the room expires after the grace period and the link shows not-found", async () => {
 	const host = await person();
-	const link = await createRoom(host, stack.url, "Lia");
+	const link = await createRoom(host, meet.stack.url, "Lia");
 	await host.getByTestId("leave").click();
-	await host.waitForURL(`${stack.url}/`);
+	await host.waitForURL(`${meet.stack.url}/`);
 	const roomId = roomIdOf(link);
 	let status = 200;
 	for (let attempt = 0; attempt < 100 && status === 200; attempt++) {
 		await host.waitForTimeout(200);
-		status = (await fetch(`${stack.url}/api/rooms/${roomId}`)).status;
+		status = (await fetch(`${meet.stack.url}/api/rooms/${roomId}`)).status;
 	}
 	assert.equal(status, 404, "the room is gone after the grace period");
 	const visitor = await person();
@@ -166,7 +140,7 @@ test("when the last person leaves the room expires after the grace period and th
 test("admin: list, inspect, kick and close rooms over HTTP; a wrong token is refused", async () => {
 	const host = await person();
 	const guest = await person();
-	const link = await createRoom(host, stack.url, "Mel");
+	const link = await createRoom(host, meet.stack.url, "Mel");
 	await knock(guest, link, "Nina");
 	await answerKnock(host, "Nina", "admit");
 	// Her camera reaching the host means her producers exist, so presence lists them.
@@ -174,7 +148,7 @@ test("admin: list, inspect, kick and close rooms over HTTP; a wrong token is ref
 	const roomId = roomIdOf(link);
 
 	assert.equal((await admin("GET", "/api/admin/rooms", "wrong")).status, 401);
-	assert.equal((await fetch(`${stack.url}/api/admin/rooms`)).status, 401);
+	assert.equal((await fetch(`${meet.stack.url}/api/admin/rooms`)).status, 401);
 
 	const list = (await (await admin("GET", "/api/admin/rooms")).json()) as {
 		rooms: { roomId: string; participants: number; hostName: string }[];
@@ -196,7 +170,7 @@ test("admin: list, inspect, kick and close rooms over HTTP; a wrong token is ref
 
 	assert.equal((await admin("DELETE", `/api/admin/rooms/${roomId}`)).status, 204);
 	await toast(host, "A sala foi encerrada");
-	await host.waitForURL(`${stack.url}/`);
-	assert.equal((await fetch(`${stack.url}/api/rooms/${roomId}`)).status, 404);
+	await host.waitForURL(`${meet.stack.url}/`);
+	assert.equal((await fetch(`${meet.stack.url}/api/rooms/${roomId}`)).status, 404);
 	assert.equal((await admin("GET", `/api/admin/rooms/${roomId}`)).status, 404);
 });

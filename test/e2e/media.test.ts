@@ -15,21 +15,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { expectMediaFlowing, launchChromium, newParticipant } from "@mindmeet/testing/browser";
+import { expectMediaFlowing } from "@mindmeet/testing/browser";
 import { answerKnock, createRoom, firstFrame, knock, tile } from "@mindmeet/testing/flows";
 import { type Catalogue, loadCatalogues } from "@mindmeet/testing/i18n";
 import { sampleFor, watchSelector } from "@mindmeet/testing/watch";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import type { Browser, Page } from "playwright-core";
+import { e2e } from "./harness.ts";
 
-let stack: Stack;
-/** Its fake microphone plays quiet room tone; also picks a screen for getDisplayMedia without a prompt. */
-let quietBrowser: Browser;
-/** Its fake microphone plays a loud, tremolo tone (speech-like loudness, not a steady hum). */
-let loudBrowser: Browser;
 let pt: Catalogue;
-let workDir: string;
-const contexts: BrowserContext[] = [];
+const workDir = mkdtempSync(join(tmpdir(), "mindmeet-media-"));
+const loudWav = join(workDir, "loud.wav");
+const quietWav = join(workDir, "quiet.wav");
 
 /** Write a 30 s mono wav (Chromium loops it) of `synth` arguments and effects, with sox. */
 function makeWav(path: string, synth: string[]): void {
@@ -40,44 +36,35 @@ function makeWav(path: string, synth: string[]): void {
 	}
 }
 
+// Before the harness's own hook: the browsers are launched with these files.
 before(async () => {
 	pt = (await loadCatalogues())["pt-BR"];
-	workDir = mkdtempSync(join(tmpdir(), "mindmeet-media-"));
-	const loudWav = join(workDir, "loud.wav");
-	const quietWav = join(workDir, "quiet.wav");
 	// 440 Hz at 90% of full scale, its volume swinging at 2 Hz like syllables.
 	makeWav(loudWav, ["sine", "440", "vol", "0.9", "tremolo", "2", "90"]);
 	// Room tone: pink noise, about -64 dBFS RMS (-50 dBFS peaks).
 	makeWav(quietWav, ["pinknoise", "vol", "0.003"]);
-	stack = await startStack({
-		apiPort: await freePort(),
-		rtcPort: 0,
-		sfuWorkers: 1,
-		output: "ignore",
-		logLevel: "warn",
-	});
-	quietBrowser = await launchChromium([
+});
+
+/** The default browser: its fake microphone plays quiet room tone; it also picks a screen for getDisplayMedia without a prompt. */
+const meet = e2e({
+	chromiumFlags: [
 		`--use-file-for-fake-audio-capture=${quietWav}`,
 		"--auto-select-desktop-capture-source=Entire screen",
-	]);
-	loudBrowser = await launchChromium([`--use-file-for-fake-audio-capture=${loudWav}`]);
+	],
+});
+/** Its fake microphone plays a loud, tremolo tone (speech-like loudness, not a steady hum). */
+let loudBrowser: Browser;
+
+before(async () => {
+	loudBrowser = await meet.launchBrowser([`--use-file-for-fake-audio-capture=${loudWav}`]);
 });
 
-after(async () => {
-	for (const context of contexts) await context.close().catch(() => {});
-	await quietBrowser?.close();
-	await loudBrowser?.close();
-	await stack?.stop();
-	if (workDir) rmSync(workDir, { recursive: true, force: true });
+after(() => {
+	rmSync(workDir, { recursive: true, force: true });
 });
 
-async function person(browser: Browser): Promise<Page> {
-	const { context, page } = await newParticipant(browser);
-	// Generous bounds: these machines are shared, and a starved Chromium is slow, not broken.
-	context.setDefaultTimeout(60_000);
-	contexts.push(context);
-	return page;
-}
+const person = (browser: Browser) => meet.person({ browser });
+const quiet = () => meet.browser;
 
 /** Host creates a room of `mode`; the guest knocks and is admitted; each sees the other's tile. */
 async function call(
@@ -87,7 +74,7 @@ async function call(
 	guestName: string,
 	mode: "video" | "audio" = "video",
 ): Promise<void> {
-	const link = await createRoom(host, stack.url, hostName, mode);
+	const link = await createRoom(host, meet.stack.url, hostName, mode);
 	await knock(guest, link, guestName);
 	await answerKnock(host, guestName, "admit");
 	await tile(guest, hostName).waitFor();
@@ -129,7 +116,7 @@ function micOffIcon(page: Page, name: string) {
 test("speaking: the loud microphone's tile glows on the other side and on its own; the quiet one never does", {
 	timeout: 300_000,
 }, async () => {
-	const ana = await person(quietBrowser);
+	const ana = await person(quiet());
 	const bia = await person(loudBrowser);
 	await call(ana, "Ana", bia, "Bia");
 
@@ -152,7 +139,7 @@ test("speaking: the loud microphone's tile glows on the other side and on its ow
 test("muting the loud microphone stops the glow and shows mic-off on the other side; unmuting brings both back", {
 	timeout: 300_000,
 }, async () => {
-	const ana = await person(quietBrowser);
+	const ana = await person(quiet());
 	const bia = await person(loudBrowser);
 	await call(ana, "Ana", bia, "Bia");
 	await waitForSpeaking(ana, "Bia", false, true, "Bia's tile before muting");
@@ -171,8 +158,8 @@ test("muting the loud microphone stops the glow and shows mic-off on the other s
 test("camera off shows the avatar on the other side, camera on brings the picture back; mic mute shows mic-off", {
 	timeout: 300_000,
 }, async () => {
-	const ana = await person(quietBrowser);
-	const bia = await person(quietBrowser);
+	const ana = await person(quiet());
+	const bia = await person(quiet());
 	await call(ana, "Ana Lima", bia, "Bia Souza");
 	await firstFrame(ana, "Bia Souza");
 	const biaOnAna = ana.locator(tileSelector("Bia Souza", false));
@@ -218,7 +205,7 @@ async function mediaKinds(page: Page): Promise<{ rtp: string[]; videoElementTrac
 test("an audio-only room: no video anywhere, avatars with initials, audio flows, and the glow works on avatars", {
 	timeout: 300_000,
 }, async () => {
-	const ana = await person(quietBrowser);
+	const ana = await person(quiet());
 	const bia = await person(loudBrowser);
 	await call(ana, "Ana Lima", bia, "Bia Souza", "audio");
 
@@ -265,8 +252,8 @@ async function framesFlowing(page: Page, selector: string): Promise<void> {
 test("screen share: the guest sees the host's screen with her name and moving frames; stopping removes it", {
 	timeout: 300_000,
 }, async () => {
-	const ana = await person(quietBrowser);
-	const bia = await person(quietBrowser);
+	const ana = await person(quiet());
+	const bia = await person(quiet());
 	await call(ana, "Ana", bia, "Bia");
 
 	await ana.getByTestId("screen-share").click();

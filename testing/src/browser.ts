@@ -45,14 +45,24 @@ const trackPeerConnections = () => {
 	window.RTCPeerConnection = TrackedPeerConnection;
 };
 
+export interface ParticipantOptions {
+	/** Browser locale; default pt-BR. */
+	locale?: string;
+	/** IANA time zone; default the machine's. */
+	timezoneId?: string;
+	/** Default 1280×800. */
+	viewport?: { width: number; height: number };
+}
+
 export async function newParticipant(
 	browser: Browser,
-	options: { locale?: string; viewport?: { width: number; height: number } } = {},
+	options: ParticipantOptions = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
 	const context = await browser.newContext({
 		permissions: ["camera", "microphone"],
 		locale: options.locale ?? "pt-BR",
 		viewport: options.viewport ?? { width: 1280, height: 800 },
+		...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
 	});
 	await context.addInitScript(trackPeerConnections);
 	const page = await context.newPage();

@@ -1,0 +1,81 @@
+/**
+ * What every end-to-end file starts from: the whole service as real
+ * processes (redis-server, SFU, API, as `npm start` runs them), Debian's
+ * Chromium with a fake camera and microphone, and one browser context per
+ * person. Registers its own before/after hooks, so a file calls it once at
+ * the top and everything is stopped when the file ends, even after a failure.
+ */
+import { after, before } from "node:test";
+import { launchChromium, newParticipant, type ParticipantOptions } from "@mindmeet/testing/browser";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+
+export interface E2eOptions {
+	/** Extra environment for the services (shorter lifetimes, an admin token…). */
+	env?: Record<string, string>;
+	/** Extra Chromium flags for the default browser (e.g. a wav as the fake microphone). */
+	chromiumFlags?: string[];
+}
+
+export interface E2e {
+	readonly stack: Stack;
+	/** The default browser. */
+	readonly browser: Browser;
+	/** Another Chromium process, closed with the rest (a second fake microphone needs its own). */
+	launchBrowser(flags: string[]): Promise<Browser>;
+	/** A person: a fresh context (own cookies, storage, permissions) and its page. */
+	person(options?: ParticipantOptions & { browser?: Browser }): Promise<Page>;
+}
+
+export function e2e(options: E2eOptions = {}): E2e {
+	let stack: Stack | undefined;
+	let browser: Browser | undefined;
+	const browsers: Browser[] = [];
+	const contexts: BrowserContext[] = [];
+
+	const launchBrowser = async (flags: string[]) => {
+		const launched = await launchChromium(flags);
+		browsers.push(launched);
+		return launched;
+	};
+
+	before(async () => {
+		stack = await startStack({
+			apiPort: await freePort(),
+			rtcPort: 0,
+			sfuWorkers: 1,
+			output: "ignore",
+			logLevel: "warn",
+			...(options.env ? { env: options.env } : {}),
+		});
+		browser = await launchBrowser(options.chromiumFlags ?? []);
+	});
+
+	after(async () => {
+		for (const context of contexts) await context.close().catch(() => {});
+		for (const launched of browsers) await launched.close().catch(() => {});
+		await stack?.stop();
+	});
+
+	const started = <T>(value: T | undefined, what: string): T => {
+		if (value === undefined) throw new Error(`${what} is not started yet: use it inside a test`);
+		return value;
+	};
+
+	return {
+		get stack() {
+			return started(stack, "the stack");
+		},
+		get browser() {
+			return started(browser, "the browser");
+		},
+		launchBrowser,
+		async person({ browser: which, ...participant } = {}) {
+			const { context, page } = await newParticipant(which ?? started(browser, "the browser"), participant);
+			// Generous bounds: these machines are shared, and a starved Chromium is slow, not broken.
+			context.setDefaultTimeout(60_000);
+			contexts.push(context);
+			return page;
+		},
+	};
+}
