@@ -171,11 +171,20 @@ export type RefusalReason =
 	| "room-not-found"
 	| "duplicate-peer";
 
+/**
+ * Why someone is no longer in the call: `left` (the leave button), `kicked`,
+ * `dropped` (the connection closed without a goodbye: a closed tab, a reload,
+ * a network cut) or `replaced` (the same person connected again, e.g. a
+ * reload that beat the old socket's close). After `dropped` or `replaced` the
+ * same peer id often comes back within seconds.
+ */
+export type PeerDeparture = "left" | "kicked" | "dropped" | "replaced";
+
 /** Notifications the SFU sends to clients. */
 export interface ServerNotifications {
 	refused: { reason: RefusalReason; message: string };
 	peerJoined: PeerInfo;
-	peerLeft: { peerId: string };
+	peerLeft: { peerId: string; reason: PeerDeparture };
 	consumerClosed: { consumerId: string };
 	consumerPaused: { consumerId: string };
 	consumerResumed: { consumerId: string };

@@ -91,6 +91,8 @@ test("a late joiner gets the history in order, and so does a peer reconnecting w
 	const reloaded = new TestPeer(signalingUrl(rig, { token: biaToken, roomId: room }));
 	await reloaded.opened();
 	await bia.closedEvent();
+	// The others are told why, so they can wait for the comeback instead of announcing a departure.
+	assert.equal((await ana.notification("peerLeft", (d) => d.peerId === biaId)).reason, "replaced");
 	const caps = await reloaded.request("getRouterRtpCapabilities", {});
 	const rejoined = await reloaded.request("join", { rtpCapabilities: caps });
 	assert.deepEqual(rejoined.chat, sent);

@@ -43,8 +43,8 @@ test("the host kicks a guest: it is told, disconnected, revoked; a fresh peer id
 	assert.deepEqual(await host.request("kickPeer", { peerId: biaId }), {});
 	await bia.notification("kicked");
 	await bia.closedEvent();
-	await host.notification("peerLeft", (d) => d.peerId === biaId);
-	await caio.notification("peerLeft", (d) => d.peerId === biaId);
+	assert.equal((await host.notification("peerLeft", (d) => d.peerId === biaId)).reason, "kicked");
+	assert.equal((await caio.notification("peerLeft", (d) => d.peerId === biaId)).reason, "kicked");
 	assert.equal(await rig.redis.sIsMember(redisKeys.roomRevoked(room), biaId), 1);
 	assert.ok((await rig.redis.pTTL(redisKeys.roomRevoked(room))) > 0, "the revocation set dies with the room");
 	assert.ok(!rig.sfu.rooms.rooms.get(room)?.peers.has(biaId));

@@ -161,7 +161,7 @@ test("join, produce and consume: the other peer is told and receives a paused co
 	await bia.notification("consumerClosed", (d) => d.consumerId === offer.id);
 
 	await bia.request("leave", {});
-	await ana.notification("peerLeft", (d) => d.peerId === bia.peerId);
+	assert.equal((await ana.notification("peerLeft", (d) => d.peerId === bia.peerId)).reason, "left");
 	ana.close();
 	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the empty room closes");
 });
@@ -177,7 +177,7 @@ test("a peer that vanishes without a goodbye is removed and the others are told"
 	raw.send(JSON.stringify({ request: true, id: 1, method: "join", data: { rtpCapabilities: caps } }));
 	await ana.notification("peerJoined", (d) => d.id === peerId);
 	raw.terminate(); // no close frame, no leave
-	await ana.notification("peerLeft", (d) => d.peerId === peerId);
+	assert.equal((await ana.notification("peerLeft", (d) => d.peerId === peerId)).reason, "dropped");
 	assert.equal(rig.sfu.rooms.rooms.get(room)?.peers.size, 1);
 	ana.close();
 });

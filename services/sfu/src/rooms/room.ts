@@ -17,6 +17,7 @@ import {
 	type ClientRequests,
 	limits,
 	type MediaSource,
+	type PeerDeparture,
 	type PeerInfo,
 	type PeerRole,
 	type RoomMode,
@@ -42,7 +43,6 @@ export interface RoomEvents {
 }
 
 /** Why a peer is being removed; decides what happens to the host role. */
-type Departure = "left" | "kicked" | "dropped" | "replaced";
 
 export interface RoomOptions {
 	id: string;
@@ -246,12 +246,12 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.emit("close");
 	}
 
-	#removePeer(peer: Peer, departure: Departure): void {
+	#removePeer(peer: Peer, departure: PeerDeparture): void {
 		this.#peers.delete(peer.id);
 		const wasJoined = peer.joined;
 		peer.close();
 		if (wasJoined) {
-			for (const other of this.#joinedPeers(peer)) other.notify("peerLeft", { peerId: peer.id });
+			for (const other of this.#joinedPeers(peer)) other.notify("peerLeft", { peerId: peer.id, reason: departure });
 			this.#records.removePresence(peer.id);
 		}
 		this.#logger.info({ peer: peer.id, departure }, "peer left");
