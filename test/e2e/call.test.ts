@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { expectMediaFlowing } from "@mindmeet/testing/browser";
-import { answerKnock, createRoom, knock } from "@mindmeet/testing/flows";
+import { answerKnock, createRoom, firstFrame, knock, tile, toast } from "@mindmeet/testing/flows";
+import { recordToasts } from "@mindmeet/testing/watch";
 import { e2e } from "./harness.ts";
 
 const meet = e2e();
@@ -44,4 +45,30 @@ test("host creates a room in the UI, a guest knocks by the link and is admitted,
 	await guest.getByTestId("leave").click();
 	await biaOnHost.waitFor({ state: "detached" });
 	assert.equal(await host.locator('[data-testid="tile"]').count(), 1, "only the host's own tile is left");
+});
+
+test("a guest who reloads is back without the host hearing they left or joined; leaving with the button is announced", async () => {
+	const host = await meet.person();
+	const guest = await meet.person();
+	const link = await createRoom(host, meet.stack.url, "Rui");
+	await knock(guest, link, "Sol");
+	await answerKnock(host, "Sol", "admit");
+	await firstFrame(host, "Sol");
+
+	const toasts = await recordToasts(host);
+	await guest.reload();
+	await tile(guest, "Sol", true).waitFor();
+	await firstFrame(host, "Sol");
+	await firstFrame(guest, "Rui");
+	// Past the client's hold on "left" notices (6 s), so a held one would have come out by now.
+	await host.waitForTimeout(7_000);
+	const afterReload = await toasts.texts();
+	assert.ok(
+		!afterReload.some((text) => /Sol (saiu|entrou)/.test(text)),
+		`no leave or join notice for a reload, saw: ${JSON.stringify(afterReload)}`,
+	);
+
+	await guest.getByTestId("leave").click();
+	await toast(host, "Sol saiu da sala");
+	await tile(host, "Sol").waitFor({ state: "detached" });
 });

@@ -87,3 +87,35 @@ export async function animationsSettled(page: Page, timeout = 5_000): Promise<vo
 		)
 		.catch(() => {});
 }
+
+export interface ToastRecorder {
+	/** Every toast text shown since recording began, in order (toasts vanish; this keeps them). */
+	texts(): Promise<string[]>;
+}
+
+/** Record every toast the page shows from now on, however briefly. */
+export async function recordToasts(page: Page): Promise<ToastRecorder> {
+	await page.evaluate(() => {
+		const holder = window as unknown as { __toastLog?: string[] };
+		const log: string[] = [];
+		holder.__toastLog = log;
+		// Toasts already up are not news: only those that appear from now on count.
+		const seen = new WeakSet<Element>(document.querySelectorAll('[data-testid="toast"]'));
+		const collect = () => {
+			for (const toast of document.querySelectorAll('[data-testid="toast"]')) {
+				if (seen.has(toast)) continue;
+				seen.add(toast);
+				log.push(toast.textContent?.trim() ?? "");
+			}
+		};
+		new MutationObserver(collect).observe(document.documentElement, { subtree: true, childList: true });
+	});
+	return {
+		texts: () =>
+			page.evaluate(() => {
+				const log = (window as unknown as { __toastLog?: string[] }).__toastLog;
+				if (!log) throw new Error("toast recording is gone (the page reloaded?)");
+				return [...log];
+			}),
+	};
+}

@@ -157,6 +157,9 @@ const cameraEncodings = {
  * mediasoup device and transports, what we send and what we receive. Created
  * per call attempt; after it ends it is not reused.
  */
+/** How long a dropped connection may take to come back before the others hear that its person left. */
+const rejoinGraceMs = 6_000;
+
 export class CallSession {
 	readonly state: CallState;
 	readonly #setState: SetStoreFunction<CallState>;
@@ -192,6 +195,12 @@ export class CallSession {
 	/** Sockets in a row that opened and dropped before the call came back on them. */
 	#emptyOpens = 0;
 	#retryTimer: number | undefined;
+	/**
+	 * "X left" notices held back, by peer id: someone whose connection dropped
+	 * or was replaced (a reload, a network cut) usually comes back within
+	 * seconds, and then neither their leaving nor their joining is news.
+	 */
+	readonly #heldDepartures = new Map<string, number>();
 
 	constructor(options: CallSessionOptions) {
 		this.#options = options;
@@ -726,9 +735,16 @@ export class CallSession {
 		peerJoined: (info) => {
 			if (this.state.peers[info.id]) return;
 			this.#addPeer(info, false);
+			const held = this.#heldDepartures.get(info.id);
+			if (held !== undefined) {
+				// Back within the grace: they never really left.
+				window.clearTimeout(held);
+				this.#heldDepartures.delete(info.id);
+				return;
+			}
 			this.#options.onNotice({ kind: "peer-joined", name: info.name });
 		},
-		peerLeft: ({ peerId }) => {
+		peerLeft: ({ peerId, reason }) => {
 			const name = this.state.peers[peerId]?.name;
 			for (const [id, entry] of this.#consumers) {
 				if (entry.peerId !== peerId) continue;
@@ -741,7 +757,19 @@ export class CallSession {
 					delete peers[peerId];
 				}),
 			);
-			if (name !== undefined) this.#options.onNotice({ kind: "peer-left", name });
+			if (name === undefined) return;
+			if (reason !== "dropped" && reason !== "replaced") {
+				this.#options.onNotice({ kind: "peer-left", name });
+				return;
+			}
+			window.clearTimeout(this.#heldDepartures.get(peerId));
+			this.#heldDepartures.set(
+				peerId,
+				window.setTimeout(() => {
+					this.#heldDepartures.delete(peerId);
+					this.#options.onNotice({ kind: "peer-left", name });
+				}, rejoinGraceMs),
+			);
 		},
 		consumerClosed: ({ consumerId }) => {
 			const entry = this.#consumers.get(consumerId);
@@ -815,6 +843,8 @@ export class CallSession {
 		this.#screen?.stop();
 		this.#screen = undefined;
 		window.clearTimeout(this.#retryTimer);
+		for (const held of this.#heldDepartures.values()) window.clearTimeout(held);
+		this.#heldDepartures.clear();
 		this.#peer?.close();
 		this.#setState("status", "ended");
 	}
