@@ -121,6 +121,15 @@ try {
 				await shoot(hostPage, "call", size);
 			});
 			if (!inCall) continue;
+			await step(`someone enlarged (${size})`, async () => {
+				const inGrid = tile(hostPage, "Bia Souza");
+				await inGrid.hover();
+				await inGrid.getByTestId("tile-enlarge").click();
+				await hostPage.locator('[data-testid="tile"][data-featured="true"]').waitFor();
+				await firstFrame(hostPage, "Bia Souza");
+				await shoot(hostPage, "enlarged", size);
+				await hostPage.getByTestId("stage-back-to-grid").click();
+			});
 			await step(`call with chat open (${size})`, async () => {
 				await openChat(guestPage);
 				await sendChat(guestPage, "Oi, Ana! Tudo bem por aí?");

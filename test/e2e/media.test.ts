@@ -270,3 +270,76 @@ test("screen share: the guest sees the host's screen with her name and moving fr
 	await ana.getByTestId("screen-share").click();
 	await view.waitFor({ state: "detached" });
 });
+
+test("enlarging someone shows them large with the whole picture; back to the grid puts them back", {
+	timeout: 300_000,
+}, async () => {
+	const ana = await person(quiet());
+	const bia = await person(quiet());
+	await call(ana, "Ana", bia, "Bia");
+	await firstFrame(ana, "Bia");
+	const inGrid = tile(ana, "Bia");
+	const gridWidth = (await inGrid.boundingBox())?.width ?? 0;
+	// Your own tile offers nothing to enlarge; the others' do.
+	assert.equal(await tile(ana, "Ana", true).getByTestId("tile-enlarge").count(), 0);
+
+	await inGrid.hover();
+	await inGrid.getByTestId("tile-enlarge").click();
+	const featured = ana.locator(`${tileSelector("Bia", false)}[data-featured="true"]`);
+	await featured.waitFor();
+	assert.equal(
+		await ana.locator(tileSelector("Bia", false)).count(),
+		1,
+		"Bia is shown once, large, not also in the grid",
+	);
+	await firstFrame(ana, "Bia");
+	const featuredWidth = (await featured.boundingBox())?.width ?? 0;
+	assert.ok(featuredWidth > gridWidth, `enlarged: ${featuredWidth} px wide, ${gridWidth} px in the grid`);
+	assert.equal(await featured.locator("video").evaluate((video) => getComputedStyle(video).objectFit), "contain");
+	// Bia's own screen is not affected by what Ana looks at.
+	assert.equal(await bia.locator('[data-featured="true"]').count(), 0);
+
+	await featured.getByTestId("stage-back-to-grid").click();
+	await ana.locator(`${tileSelector("Bia", false)}[data-featured="false"]`).waitFor();
+	assert.equal(await ana.locator('[data-featured="true"]').count(), 0);
+});
+
+test("following the speaker: the enlarged place goes to whoever speaks, and only once following is on", {
+	timeout: 300_000,
+}, async () => {
+	const ana = await person(quiet());
+	const bia = await person(loudBrowser);
+	const caio = await person(quiet());
+	const link = await createRoom(ana, meet.stack.url, "Ana");
+	await knock(caio, link, "Caio");
+	await answerKnock(ana, "Caio", "admit");
+	await tile(ana, "Caio").waitFor();
+	await knock(bia, link, "Bia");
+	await answerKnock(ana, "Bia", "admit");
+	await tile(ana, "Bia").waitFor();
+
+	await tile(ana, "Caio").hover();
+	await tile(ana, "Caio").getByTestId("tile-enlarge").click();
+	const featuredSelector = (name: string) => `${tileSelector(name, false)}[data-featured="true"]`;
+	await ana.locator(featuredSelector("Caio")).waitFor();
+	// Bia's loud tone is being detected, yet a person enlarged by choice stays.
+	await waitForSpeaking(ana, "Bia", false, true, "Bia's tile on Ana's screen");
+	const biaTookOver = await watchSelector(ana, featuredSelector("Bia"));
+	const sample = await sampleFor(
+		ana,
+		6,
+		500,
+		() => ana.locator('[data-featured="true"]').getAttribute("data-peer-name"),
+		(name) => name !== "Caio",
+	);
+	assert.equal(sample, undefined, `a sample showed ${sample} enlarged instead of Caio`);
+	assert.equal(await biaTookOver.everMatched(), false, "Bia never took Caio's place while not following");
+	await biaTookOver.stop();
+
+	const follow = ana.getByTestId("stage-follow-speaker");
+	assert.equal(await follow.getAttribute("aria-pressed"), "false");
+	await follow.click();
+	await ana.locator(featuredSelector("Bia")).waitFor({ timeout: 40_000 });
+	assert.equal(await ana.getByTestId("stage-follow-speaker").getAttribute("aria-pressed"), "true");
+	assert.equal(await ana.locator(tileSelector("Caio", false)).getAttribute("data-featured"), "false");
+});

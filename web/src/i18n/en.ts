@@ -58,6 +58,9 @@ export const en: Record<MessageKey, string> = {
 	"media.screenShareStop": "Stop sharing your screen",
 	"media.screenOf": "{name}'s screen",
 	"media.screenOwn": "You are sharing your screen",
+	"stage.enlarge": "Enlarge {name}",
+	"stage.backToGrid": "Back to the grid",
+	"stage.followSpeaker": "Spotlight whoever is speaking",
 
 	"call.connecting": "Connecting…",
 	"call.participants": "Participants",

@@ -59,6 +59,9 @@ export const ptBR = {
 	"media.screenShareStop": "Parar de compartilhar a tela",
 	"media.screenOf": "Tela de {name}",
 	"media.screenOwn": "Você está compartilhando sua tela",
+	"stage.enlarge": "Ampliar {name}",
+	"stage.backToGrid": "Voltar à grade",
+	"stage.followSpeaker": "Destacar quem estiver falando",
 
 	"call.connecting": "Conectando…",
 	"call.participants": "Participantes",

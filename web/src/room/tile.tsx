@@ -4,12 +4,20 @@ import { requestLayerForWidth } from "../call/video-layer.ts";
 import { t } from "../i18n/index.ts";
 import { TrackAudio, TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
-import { MicOffIcon } from "../ui/icons.tsx";
+import { EnlargeIcon, MicOffIcon } from "../ui/icons.tsx";
 import { createElementSize } from "./element-size.ts";
 import { fitGrid, tileGap } from "./grid-layout.ts";
 import "./stage.css";
 
-export function Tile(props: { peer: CallPeer; speaking: boolean; session: CallSession }): JSX.Element {
+export function Tile(props: {
+	peer: CallPeer;
+	speaking: boolean;
+	session: CallSession;
+	/** Shown large on the stage (see spotlight.ts): the whole picture, not a crop. */
+	featured?: boolean;
+	/** Buttons in the tile's corner (enlarge, back to the grid…). */
+	actions?: JSX.Element;
+}): JSX.Element {
 	const [element, setElement] = createSignal<HTMLElement>();
 	// A paused camera shows the avatar rather than its last, frozen frame.
 	const video = () => (props.peer.videoPaused ? undefined : props.peer.videoTrack);
@@ -27,7 +35,9 @@ export function Tile(props: { peer: CallPeer; speaking: boolean; session: CallSe
 		<div
 			ref={setElement}
 			class="tile"
+			classList={{ "tile--featured": props.featured === true }}
 			data-testid="tile"
+			data-featured={String(props.featured === true)}
 			data-peer-name={props.peer.name}
 			data-self={String(props.peer.isSelf)}
 			data-speaking={String(props.speaking)}
@@ -52,7 +62,34 @@ export function Tile(props: { peer: CallPeer; speaking: boolean; session: CallSe
 				</Show>
 				<span class="tile__name">{props.peer.isSelf ? t("call.you", { name: props.peer.name }) : props.peer.name}</span>
 			</div>
+			<Show when={props.actions}>
+				<div class="tile__actions">{props.actions}</div>
+			</Show>
 		</div>
+	);
+}
+
+/** A small round button in a tile's corner; `pressed` makes it a toggle. */
+export function TileAction(props: {
+	label: string;
+	testId: string;
+	pressed?: boolean;
+	onClick: () => void;
+	children: JSX.Element;
+}): JSX.Element {
+	return (
+		<button
+			type="button"
+			class="tile-action"
+			classList={{ "tile-action--on": props.pressed === true }}
+			data-testid={props.testId}
+			aria-label={props.label}
+			title={props.label}
+			aria-pressed={props.pressed}
+			onClick={() => props.onClick()}
+		>
+			{props.children}
+		</button>
 	);
 }
 
@@ -65,6 +102,8 @@ export function TileGrid(props: {
 	peers: CallPeer[];
 	session: CallSession;
 	isSpeaking: (peer: CallPeer) => boolean;
+	/** Offered on the others' tiles; yours is not worth enlarging for yourself. */
+	onEnlarge?: (peer: CallPeer) => void;
 }): JSX.Element {
 	const [area, setArea] = createSignal<HTMLElement>();
 	const size = createElementSize(area);
@@ -80,7 +119,24 @@ export function TileGrid(props: {
 				}}
 			>
 				<For each={props.peers}>
-					{(peer) => <Tile peer={peer} speaking={props.isSpeaking(peer)} session={props.session} />}
+					{(peer) => (
+						<Tile
+							peer={peer}
+							speaking={props.isSpeaking(peer)}
+							session={props.session}
+							actions={
+								props.onEnlarge && !peer.isSelf ? (
+									<TileAction
+										label={t("stage.enlarge", { name: peer.name })}
+										testId="tile-enlarge"
+										onClick={() => props.onEnlarge?.(peer)}
+									>
+										<EnlargeIcon />
+									</TileAction>
+								) : undefined
+							}
+						/>
+					)}
 				</For>
 			</div>
 		</div>

@@ -1,8 +1,11 @@
 import type { LucideProps } from "lucide-solid";
+import AudioLines from "lucide-solid/icons/audio-lines";
 import Copy from "lucide-solid/icons/copy";
 import Crown from "lucide-solid/icons/crown";
+import Maximize2 from "lucide-solid/icons/maximize-2";
 import Mic from "lucide-solid/icons/mic";
 import MicOff from "lucide-solid/icons/mic-off";
+import Minimize2 from "lucide-solid/icons/minimize-2";
 import MonitorUp from "lucide-solid/icons/monitor-up";
 import MonitorX from "lucide-solid/icons/monitor-x";
 import PhoneOff from "lucide-solid/icons/phone-off";
@@ -39,3 +42,6 @@ export const UserPlusIcon = icon(UserPlus);
 export const UserXIcon = icon(UserX);
 export const CopyIcon = icon(Copy);
 export const CrownIcon = icon(Crown);
+export const EnlargeIcon = icon(Maximize2);
+export const ShrinkIcon = icon(Minimize2);
+export const FollowSpeakerIcon = icon(AudioLines);
