@@ -2,10 +2,11 @@
  * What every end-to-end file starts from: the whole service as real
  * processes (redis-server, SFU, API, as `npm start` runs them), Debian's
  * Chromium with a fake camera and microphone, and one browser context per
- * person. Registers its own before/after hooks, so a file calls it once at
- * the top and everything is stopped when the file ends, even after a failure.
+ * person. Registers its own hooks, so a file calls it once at the top: each
+ * test's people are closed when the test ends, everything else when the file
+ * ends, even after a failure.
  */
-import { after, before } from "node:test";
+import { after, afterEach, before } from "node:test";
 import { launchChromium, newParticipant, type ParticipantOptions } from "@mindmeet/testing/browser";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
@@ -49,6 +50,12 @@ export function e2e(options: E2eOptions = {}): E2e {
 			...(options.env ? { env: options.env } : {}),
 		});
 		browser = await launchBrowser(options.chromiumFlags ?? []);
+	});
+
+	// People leave with their test: calls left running would keep encoding and
+	// decoding video and starve the tests after them (and would still be in the room).
+	afterEach(async () => {
+		for (const context of contexts.splice(0)) await context.close().catch(() => {});
 	});
 
 	after(async () => {
