@@ -19,23 +19,15 @@ test("host creates a room in the UI, a guest knocks by the link and is admitted,
 	await knock(guest, link, "Bia");
 	await answerKnock(host, "Bia", "admit");
 
-	const anaOnGuest = guest.locator('[data-testid="tile"][data-peer-name="Ana"][data-self="false"]');
-	const biaOnHost = host.locator('[data-testid="tile"][data-peer-name="Bia"][data-self="false"]');
-	await anaOnGuest.waitFor();
-	await biaOnHost.waitFor();
-
-	for (const [page, tile] of [
-		[host, biaOnHost],
-		[guest, anaOnGuest],
+	const biaOnHost = tile(host, "Bia");
+	for (const [page, other] of [
+		[host, "Bia"],
+		[guest, "Ana"],
 	] as const) {
-		await tile.locator("video").evaluate(
-			(video: HTMLVideoElement) =>
-				new Promise<void>((resolve) => {
-					const check = () => (video.videoWidth > 0 ? resolve() : requestAnimationFrame(check));
-					check();
-				}),
-		);
-		const width = await tile.locator("video").evaluate((video: HTMLVideoElement) => video.videoWidth);
+		await firstFrame(page, other);
+		const width = await tile(page, other)
+			.locator("video")
+			.evaluate((video: HTMLVideoElement) => video.videoWidth);
 		assert.ok(width > 0, "remote video has frames");
 		const { first, last } = await expectMediaFlowing(page, { audio: true, video: true });
 		assert.ok(last.framesDecoded > first.framesDecoded, "video frames keep being decoded");

@@ -59,7 +59,6 @@ export function e2e(options: E2eOptions = {}): E2e {
 	});
 
 	after(async () => {
-		for (const context of contexts) await context.close().catch(() => {});
 		for (const launched of browsers) await launched.close().catch(() => {});
 		await stack?.stop();
 	});

@@ -42,8 +42,6 @@ export interface RoomEvents {
 	peersChanged: [];
 }
 
-/** Why a peer is being removed; decides what happens to the host role. */
-
 export interface RoomOptions {
 	id: string;
 	mode: RoomMode;
