@@ -174,3 +174,31 @@ test("admin: list, inspect, kick and close rooms over HTTP; a wrong token is ref
 	assert.equal((await fetch(`${meet.stack.url}/api/rooms/${roomId}`)).status, 404);
 	assert.equal((await admin("GET", `/api/admin/rooms/${roomId}`)).status, 404);
 });
+
+test("a name of only spaces is refused in the browser, on the home page and before knocking; nothing is sent", async () => {
+	const host = await person();
+	await host.goto(meet.stack.url);
+	const requests: string[] = [];
+	host.on("request", (request) => {
+		if (request.url().includes("/api/")) requests.push(`${request.method()} ${new URL(request.url()).pathname}`);
+	});
+	await host.getByTestId("create-name").fill("   ");
+	await host.getByTestId("create-room").click();
+	await toast(host, "Digite seu nome");
+	assert.equal(new URL(host.url()).pathname, "/", "still on the home page");
+	assert.ok(!requests.some((line) => line === "POST /api/rooms"), `no room was created: ${requests.join(", ")}`);
+
+	const link = await createRoom(host, meet.stack.url, "Nina");
+	const guest = await person();
+	await guest.goto(link);
+	const knocks: string[] = [];
+	guest.on("request", (request) => {
+		if (request.method() === "POST" && request.url().includes("/knocks")) knocks.push(request.url());
+	});
+	await guest.getByTestId("prejoin-name").fill("  ");
+	await guest.getByTestId("knock").click();
+	await toast(guest, "Digite seu nome");
+	assert.equal(await guest.getByTestId("waiting").count(), 0, "not waiting: no knock was made");
+	assert.deepEqual(knocks, []);
+	assert.equal(await host.getByTestId("knock-modal").count(), 0);
+});

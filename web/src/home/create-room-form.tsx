@@ -1,12 +1,11 @@
-import { limits, normalizeName, type RoomMode } from "@mindmeet/protocol";
+import { limits, type RoomMode } from "@mindmeet/protocol";
 import { createSignal, For, type JSX } from "solid-js";
 import { createRoom } from "../api/rooms.ts";
 import { navigate } from "../app/router.tsx";
 import { type MessageKey, t } from "../i18n/index.ts";
 import { saveCredentials } from "../room/credentials.ts";
 import { toastError } from "../ui/errors.ts";
-import { rememberedName, rememberName } from "../ui/remembered-name.ts";
-import { showToast } from "../ui/toasts.tsx";
+import { nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
 
 const modes: { mode: RoomMode; label: MessageKey }[] = [
 	{ mode: "video", label: "home.create.modeVideo" },
@@ -21,11 +20,8 @@ export function CreateRoomForm(): JSX.Element {
 	const submit = async (event: SubmitEvent) => {
 		event.preventDefault();
 		if (busy()) return;
-		const hostName = normalizeName(name());
-		if (!hostName) {
-			showToast(t("form.nameRequired"));
-			return;
-		}
+		const hostName = nameToSend(name());
+		if (!hostName) return;
 		setBusy(true);
 		try {
 			const room = await createRoom({ hostName, mode: mode() });

@@ -10,7 +10,7 @@ import { TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
 import { toastError } from "../ui/errors.ts";
 import { CamIcon, CamOffIcon, MicIcon, MicOffIcon } from "../ui/icons.tsx";
-import { rememberedName, rememberName } from "../ui/remembered-name.ts";
+import { nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
 import { showToast } from "../ui/toasts.tsx";
 import { type RoomCredentials, saveCredentials } from "./credentials.ts";
 import { DevicePickers } from "./device-pickers.tsx";
@@ -45,11 +45,8 @@ export function PreJoin(props: {
 	const submit = async (event: SubmitEvent) => {
 		event.preventDefault();
 		if (busy()) return;
-		const displayName = normalizeName(name());
-		if (!displayName) {
-			showToast(t("form.nameRequired"));
-			return;
-		}
+		const displayName = nameToSend(name());
+		if (!displayName) return;
 		setPhase({ kind: "knocking" });
 		try {
 			const knocked = await knock(props.room.roomId, displayName);
