@@ -76,3 +76,20 @@ export const IceServersResponse = Type.Object({
 	),
 });
 export type IceServersResponse = Static<typeof IceServersResponse>;
+
+/**
+ * `POST /api/rooms/:roomId/token` with `Authorization: Bearer <current token>`:
+ * a fresh token for someone who is in the call right now (their peer id is in
+ * the room's presence), so credentials last as long as the person stays. The
+ * role is the current one (the host key), not the old token's. Refused (401)
+ * for an expired, forged or revoked token; 403 for someone not in the call;
+ * 404 when the room is gone; 503 when storage is unavailable (try later).
+ */
+export const RenewTokenResponse = Type.Object({
+	token: Type.String(),
+	peerId: Type.String(),
+	role: PeerRole,
+	/** Epoch ms when the new token expires; clients renew at about half its life. */
+	expiresAt: Type.Integer(),
+});
+export type RenewTokenResponse = Static<typeof RenewTokenResponse>;

@@ -91,6 +91,14 @@ export const clientRequestSchemas = {
 	kickPeer: Type.Object({ peerId: Id }, { additionalProperties: false }),
 	/** Leave on purpose. Unlike a dropped socket, a host leaving this way hands the role over at once. */
 	leave: Empty,
+	/**
+	 * Liveness check. Clients send it every few seconds while connected: a
+	 * socket that stops answering (a network cut leaves TCP silently open) is
+	 * given up and replaced by a fresh one.
+	 */
+	ping: Empty,
+	/** One page of chat history older than the message `before` (see limits.chatHistoryPage*). */
+	chatHistory: Type.Object({ before: Id }, { additionalProperties: false }),
 } as const satisfies Record<string, TSchema>;
 
 export type ClientRequestMethod = keyof typeof clientRequestSchemas;
@@ -123,8 +131,15 @@ interface ClientResponses {
 	getRouterRtpCapabilities: RtpCapabilities;
 	createWebRtcTransport: WebRtcTransportInfo;
 	connectWebRtcTransport: Record<string, never>;
-	/** `chat` is the room's history, oldest first, so late joiners and reconnecting peers miss nothing. */
-	join: { self: PeerInfo; peers: PeerInfo[]; mode: RoomMode; chat: ChatMessage[] };
+	/**
+	 * `chat` is the newest page of the room's history, oldest first (bounded
+	 * by limits.chatHistoryPageMax and chatHistoryPageMaxBytes); `chatMore`
+	 * says older messages can be asked for with `chatHistory`.
+	 *
+	 * Sent again after `mediaReset` on the same connection, `join` is a
+	 * rejoin: nobody is told the peer joined, and the answer is the same.
+	 */
+	join: { self: PeerInfo; peers: PeerInfo[]; mode: RoomMode; chat: ChatMessage[]; chatMore: boolean };
 	produce: { producerId: string };
 	closeProducer: Record<string, never>;
 	pauseProducer: Record<string, never>;
@@ -133,6 +148,10 @@ interface ClientResponses {
 	setConsumerPreferredLayers: Record<string, never>;
 	kickPeer: Record<string, never>;
 	leave: Record<string, never>;
+	/** `now`: server time, epoch ms. */
+	ping: { now: number };
+	/** Oldest first; `more` says there are older ones still. */
+	chatHistory: { messages: ChatMessage[]; more: boolean };
 }
 
 /** Typed map: method → request data and response data. */
@@ -161,7 +180,17 @@ export interface ServerRequests {
 }
 export type ServerRequestMethod = keyof ServerRequests;
 
-/** Why the SFU refused a connection; sent as a `refused` notification before it closes. */
+/**
+ * Why the SFU refused a connection; sent as a `refused` notification before it
+ * closes. A refusal is final: the client drops its credentials and stops.
+ *
+ * Anything else that ends a connection is "unavailable" and never final:
+ * the SFU rejects the WebSocket upgrade with HTTP 503 when it cannot decide
+ * (Redis unreachable, no live media worker), the signaling proxy closes with
+ * 1011/1013 when the node is unreachable, a process restart drops the socket.
+ * The client keeps its credentials and retries with back-off. Only `refused`,
+ * `kicked` and `roomClosed` end a call for good.
+ */
 export type RefusalReason =
 	| "token-missing"
 	| "token-invalid"
@@ -195,6 +224,15 @@ export interface ServerNotifications {
 	/** The host role moved to `peerId` (the host left; the longest-present participant takes over). */
 	hostChanged: { peerId: string };
 	chatMessage: ChatMessage;
+	/**
+	 * The room's media moved to another mediasoup worker (the one it was on
+	 * died): every transport, producer and consumer of this peer is gone,
+	 * while the connection, the people in the room, the host and the chat
+	 * stay. The client rebuilds its media on the same connection:
+	 * getRouterRtpCapabilities → createWebRtcTransport (both) → join (a
+	 * rejoin: nobody hears of it) → produce again.
+	 */
+	mediaReset: { reason: "worker-died" };
 	/**
 	 * Who is speaking now, loudest first (the router's AudioLevelObserver,
 	 * about every 300 ms while anyone speaks); an empty list means silence.
