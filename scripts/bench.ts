@@ -10,8 +10,10 @@ import { launchChromium } from "@mindmeet/testing/browser";
 import { admissionBenchmark } from "./bench/admission.ts";
 import { bundleBenchmark } from "./bench/bundle.ts";
 import { chatBenchmark } from "./bench/chat.ts";
+import { faultsBenchmark } from "./bench/faults.ts";
 import { joinBenchmark } from "./bench/join.ts";
 import type { BenchSection } from "./bench/measure.ts";
+import { soakBenchmark } from "./bench/soak.ts";
 import { freePort, repoRoot, startStack } from "./stack.ts";
 
 const only = process.argv[2];
@@ -31,6 +33,9 @@ try {
 	if (!only || only === "admission") sections.push(await admissionBenchmark(stack));
 	if (!only || only === "chat") sections.push(await chatBenchmark(stack));
 	if (!only || only === "bundle") sections.push(bundleBenchmark());
+	// Both start stacks of their own (fixed media ports, 2 workers, shorter token lifetimes).
+	if (!only || only === "faults") sections.push(await faultsBenchmark(browser));
+	if (!only || only === "soak") sections.push(await soakBenchmark());
 } finally {
 	await browser.close();
 	await stack.stop();

@@ -113,10 +113,7 @@ const fakeDtls = {
 		{
 			algorithm: "sha-256",
 			value: Array.from({ length: 32 }, () =>
-				Math.floor(between(0, 256))
-					.toString(16)
-					.padStart(2, "0")
-					.toUpperCase(),
+				Math.floor(between(0, 256)).toString(16).padStart(2, "0").toUpperCase(),
 			).join(":"),
 		},
 	],
@@ -356,9 +353,21 @@ export async function soakBenchmark(): Promise<BenchSection> {
 
 		const change = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
 		const memoryTable = markdownTable(
-			["resident memory (MiB)", "start (after warm-up, empty)", `${roomCount} × ${perRoom} in`, "end (everyone left)", "end vs start"],
 			[
-				["SFU (Node + workers)", start.sfu.toFixed(1), peak.sfu.toFixed(1), end.sfu.toFixed(1), change(start.sfu, end.sfu)],
+				"resident memory (MiB)",
+				"start (after warm-up, empty)",
+				`${roomCount} × ${perRoom} in`,
+				"end (everyone left)",
+				"end vs start",
+			],
+			[
+				[
+					"SFU (Node + workers)",
+					start.sfu.toFixed(1),
+					peak.sfu.toFixed(1),
+					end.sfu.toFixed(1),
+					change(start.sfu, end.sfu),
+				],
 				["API", start.api.toFixed(1), peak.api.toFixed(1), end.api.toFixed(1), change(start.api, end.api)],
 			],
 		);
