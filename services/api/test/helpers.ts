@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
 	type CreateRoomResponse,
 	type KnockResponse,
+	type LobbyGuestEvent,
 	type RoomPresence,
 	redisKeys,
 	type SfuNodeStatus,
@@ -203,4 +204,35 @@ export async function addPresence(
 	const full: RoomPresence = { name: "Someone", role: "guest", joinedAt: Date.now(), producers: [], ...presence };
 	await redis.hSet(redisKeys.roomPeers(roomId), full.peerId, JSON.stringify(full));
 	return full;
+}
+
+/** Knock, wait and get admitted by the host: the guest's peer id and token, as the browser would hold them. */
+export async function admitGuest(
+	api: TestApi,
+	base: string,
+	roomId: string,
+	hostToken: string,
+	name = "Guest",
+): Promise<{ peerId: string; token: string }> {
+	const k = await knock(api, roomId, name);
+	const wait = watchSocket<LobbyGuestEvent>(
+		`${base}/api/rooms/${roomId}/knocks/${k.knockId}/wait?secret=${encodeURIComponent(k.knockSecret)}`,
+	);
+	const waiting = await wait.next();
+	if (waiting.type !== "waiting") throw new Error(`expected waiting, got ${waiting.type}`);
+	const admit = await decide(api, roomId, k.knockId, "admit", hostToken);
+	if (admit.statusCode !== 200) throw new Error(`admit answered ${admit.statusCode}: ${admit.body}`);
+	const answer = await wait.next();
+	if (answer.type !== "admitted") throw new Error(`expected admitted, got ${answer.type}`);
+	await wait.closed;
+	return { peerId: answer.peerId, token: answer.token };
+}
+
+/** `POST /api/rooms/:roomId/token` with the token as bearer (none when undefined). */
+export function renewToken(api: Pick<TestApi, "app">, roomId: string, token: string | undefined) {
+	return api.app.inject({
+		method: "POST",
+		url: `/api/rooms/${roomId}/token`,
+		headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+	});
 }
