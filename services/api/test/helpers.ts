@@ -79,7 +79,7 @@ export async function clearNodes(redis: ApiRedisClient): Promise<void> {
 }
 
 /** Listen on a free port (for real WebSocket clients) and return the ws:// base URL. */
-export async function listen(api: TestApi): Promise<string> {
+export async function listen(api: Pick<TestApi, "app">): Promise<string> {
 	await api.app.listen({ port: 0, host: "127.0.0.1" });
 	const address = api.app.server.address();
 	if (!address || typeof address !== "object") throw new Error("the API is not listening on a TCP port");
@@ -95,7 +95,7 @@ export async function createRoom(api: TestApi, hostName = "Host"): Promise<Creat
 
 /** Knock through the API; `remoteAddress` picks the client address the rate limit counts. */
 export async function knock(
-	api: TestApi,
+	api: Pick<TestApi, "app">,
 	roomId: string,
 	name: string,
 	remoteAddress = "127.0.0.1",
@@ -111,7 +111,13 @@ export async function knock(
 }
 
 /** Admit or deny a knock with a bearer token. */
-export function decide(api: TestApi, roomId: string, knockId: string, decision: "admit" | "deny", token: string) {
+export function decide(
+	api: Pick<TestApi, "app">,
+	roomId: string,
+	knockId: string,
+	decision: "admit" | "deny",
+	token: string,
+) {
 	return api.app.inject({
 		method: "POST",
 		url: `/api/rooms/${roomId}/knocks/${knockId}/${decision}`,
