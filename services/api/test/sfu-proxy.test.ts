@@ -282,7 +282,7 @@ describe("sfu proxy byte pipe (a plain ws server stands in for the SFU node)", {
 		let pings = 0;
 		client.on("ping", () => pings++);
 		await once(client, "open");
-		await eventually(() => pings >= 3, "three pings", 400);
+		await eventually(() => pings >= 3, "three pings", 1_200);
 		assert.equal(client.readyState, WebSocket.OPEN);
 		client.send("still here");
 		assert.equal(await seen.next(), "echo:still here");
