@@ -20,6 +20,7 @@ import {
 import { freePort } from "@mindmeet/testing/ports";
 import { customAlphabet } from "nanoid";
 import WebSocket, { WebSocketServer } from "ws";
+import type { ApiRedis } from "../src/redis.ts";
 import { placeRoom } from "../src/sfu-nodes.ts";
 import { maxPendingMessages } from "../src/sfu-proxy/plugin.ts";
 import { eventually, registerNode, startTestApi, type TestApi } from "./helpers.ts";
@@ -447,6 +448,33 @@ describe("sfu proxy: the room goes to a live node", { timeout: 60_000 }, () => {
 		assert.equal(placement.node?.id, "node-b");
 		assert.equal(placement.movedFrom, "node-a");
 		assert.equal((await stored(room.id)).sfuNode, "node-b");
+	});
+
+	test("a re-placement whose record changed between its read and its write keeps the other writer's node", async () => {
+		const room = await setup("node-a");
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 50 });
+		// The real client, with another instance's re-placement (to node-c) landing right after our read of the record.
+		let raced = false;
+		const racing = new Proxy<ApiRedis>(api.redis, {
+			get(target, property) {
+				if (property === "get") {
+					return async (key: string) => {
+						const value = await target.get(key);
+						if (key === redisKeys.room(room.id) && !raced) {
+							raced = true;
+							await api.redis.set(key, JSON.stringify({ ...room, sfuNode: "node-c" }), { KEEPTTL: true });
+						}
+						return value;
+					};
+				}
+				const value: unknown = Reflect.get(target, property, target);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		const placement = await placeRoom(racing, room.id, "node-a");
+		assert.ok(raced);
+		assert.equal(placement.node?.id, "node-c", "follows the winner, not its own (idler) pick");
+		assert.equal((await stored(room.id)).sfuNode, "node-c");
 	});
 
 	test("a room that ended meanwhile is not re-created by a re-placement", async () => {
