@@ -1,6 +1,7 @@
 import { type KnockInfo, type LobbyHostEvent, lobbyCloseCodes } from "@mindmeet/protocol";
 import { type Accessor, createSignal, onCleanup } from "solid-js";
 import { hostLobbyUrl } from "../api/lobby.ts";
+import { lobbyBackoff, RetryStreak } from "../call/reconnect-policy.ts";
 import { playSound } from "../ui/sounds.ts";
 import { parseLobbyMessage } from "./messages.ts";
 
@@ -11,8 +12,13 @@ const finalCloseCodes = new Set<number>([
 	lobbyCloseCodes.forbidden,
 	lobbyCloseCodes.notFound,
 ]);
-const retryBaseMs = 1000;
-const retryMaxMs = 30_000;
+/**
+ * A 4403 (or 4401) right after this peer became host is not final yet: the
+ * host key in Redis may lag the hostChanged notification by a moment, and the
+ * renewed (host's) token may still be on its way. So many such closes in a
+ * row, before any message arrived, are retried under the back-off policy.
+ */
+const earlyRefusalRetries = 4;
 
 export interface HostLobby {
 	/** Pending knocks, oldest first. */
@@ -23,15 +29,19 @@ export interface HostLobby {
 
 /**
  * The host's lobby socket, open for as long as the calling component lives
- * (mount it only while this peer is host). Drops are retried with
- * exponential backoff; the snapshot sent on every connect resynchronises the
+ * (mount it only while this peer is host). Drops are retried under the
+ * call's back-off policy (reconnect-policy.ts), each time with the newest
+ * token (renewed while the call goes on); the snapshot sent on every connect resynchronises the
  * queue, so knocks that came and went meanwhile are not missed.
  */
-export function createHostLobby(roomId: string, token: string): HostLobby {
+export function createHostLobby(roomId: string, token: () => string): HostLobby {
 	const [queue, setQueue] = createSignal<readonly KnockInfo[]>([]);
 	let socket: WebSocket | undefined;
 	let retryTimer: number | undefined;
-	let failures = 0;
+	const streak = new RetryStreak(lobbyBackoff);
+	/** Whether this socket was ever accepted (a message came): a refusal after that is final. */
+	let accepted = false;
+	let earlyRefusals = 0;
 	let stopped = false;
 
 	/** Take the new queue; a knock we had not seen before is announced with a sound. */
@@ -62,21 +72,24 @@ export function createHostLobby(roomId: string, token: string): HostLobby {
 	};
 
 	const connect = () => {
-		const current = new WebSocket(hostLobbyUrl(roomId, token));
+		const current = new WebSocket(hostLobbyUrl(roomId, token()));
 		socket = current;
 		current.addEventListener("message", (message) => {
-			failures = 0;
+			streak.succeeded();
+			accepted = true;
 			const event = parseLobbyMessage<LobbyHostEvent>(message.data);
 			if (event) onEvent(event);
 		});
 		current.addEventListener("close", (close) => {
 			if (socket !== current) return;
 			socket = undefined;
-			if (stopped || finalCloseCodes.has(close.code)) return;
-			// Jittered so that many hosts cut off by one server restart do not come back in step.
-			const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** failures) * (0.5 + Math.random() / 2);
-			failures++;
-			retryTimer = window.setTimeout(connect, delay);
+			if (stopped) return;
+			const refusedEarly =
+				!accepted && (close.code === lobbyCloseCodes.forbidden || close.code === lobbyCloseCodes.unauthorized);
+			if (finalCloseCodes.has(close.code) && !(refusedEarly && earlyRefusals++ < earlyRefusalRetries)) return;
+			// Jittered (by the policy) so that many hosts cut off by one server restart do not come back in step.
+			const delay = streak.failed(Date.now());
+			if (delay !== null) retryTimer = window.setTimeout(connect, delay);
 		});
 	};
 
