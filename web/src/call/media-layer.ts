@@ -50,6 +50,8 @@ export interface MediaLayerEvents {
 	 * probably blocked and trying again would fail again.
 	 */
 	onTransportFailed: (hadMedia: boolean) => void;
+	/** A transport connected: media gets through to the SFU. */
+	onTransportConnected: () => void;
 }
 
 export class MediaLayer {
@@ -116,7 +118,10 @@ export class MediaLayer {
 		});
 		transport.on("connectionstatechange", (state) => {
 			if (this.#closed) return;
-			if (state === "connected") this.#mediaUp = true;
+			if (state === "connected") {
+				this.#mediaUp = true;
+				this.#events.onTransportConnected();
+			}
 			if (state === "failed") this.#events.onTransportFailed(this.#mediaUp);
 		});
 		return transport;

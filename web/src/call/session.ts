@@ -160,6 +160,8 @@ export class CallSession {
 	/** Bumped when an attempt opens or is lost and on mediaReset: an older join sequence stops at its next step. */
 	#generation = 0;
 	#everJoined = false;
+	/** Whether media ever got through to the SFU in this call (on any attempt). */
+	#mediaEverUp = false;
 	#ended = false;
 	/**
 	 * "X left" notices held back, by peer id: someone whose connection dropped
@@ -404,10 +406,14 @@ export class CallSession {
 		const media = new MediaLayer(this.#connection.request, {
 			onTransportFailed: (hadMedia) => {
 				if (this.#media !== media || this.#ended) return;
-				// Media that flowed and stopped is worth a fresh connection; media that never got
-				// through (UDP and TCP to the SFU blocked) would only fail again.
-				if (hadMedia) this.#connection.drop();
+				// Media that flowed (now or on an earlier attempt) and stopped is worth a fresh
+				// connection; media that never got through (UDP and TCP to the SFU blocked) would
+				// only fail again.
+				if (hadMedia || this.#mediaEverUp) this.#connection.drop();
 				else this.#connection.giveUp();
+			},
+			onTransportConnected: () => {
+				this.#mediaEverUp = true;
 			},
 		});
 		this.#media = media;

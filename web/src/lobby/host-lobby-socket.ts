@@ -5,20 +5,26 @@ import { lobbyBackoff, RetryStreak } from "../call/reconnect-policy.ts";
 import { playSound } from "../ui/sounds.ts";
 import { parseLobbyMessage } from "./messages.ts";
 
-/** Closes after which reconnecting cannot help: the room ended, or this token is not the host's (any more). */
+/**
+ * Closes after which reconnecting cannot help: the room is gone, or this token
+ * is not the host's (any more). A plain 1000 is not among them: the room's
+ * end comes as a "room-closed" event first (which stops us), so a 1000 without
+ * it is a server going away, and a retry meets 4404 if the room went too.
+ */
 const finalCloseCodes = new Set<number>([
-	lobbyCloseCodes.done,
 	lobbyCloseCodes.unauthorized,
 	lobbyCloseCodes.forbidden,
 	lobbyCloseCodes.notFound,
 ]);
 /**
- * A 4403 (or 4401) right after this peer became host is not final yet: the
- * host key in Redis may lag the hostChanged notification by a moment, and the
- * renewed (host's) token may still be on its way. So many such closes in a
- * row, before any message arrived, are retried under the back-off policy.
+ * A 4403 or 4401 is not final at once: right after this peer became host the
+ * host key in Redis may lag the hostChanged notification by a moment and the
+ * renewed (host's) token may still be on its way; after a Redis restart the
+ * SFU re-asserts the host key within seconds. So this many refusals in a row
+ * (without a message between them) are retried under the back-off policy. If
+ * the role really moved away, the call's hostChanged unmounts us anyway.
  */
-const earlyRefusalRetries = 4;
+const refusalRetries = 4;
 
 export interface HostLobby {
 	/** Pending knocks, oldest first. */
@@ -31,17 +37,17 @@ export interface HostLobby {
  * The host's lobby socket, open for as long as the calling component lives
  * (mount it only while this peer is host). Drops are retried under the
  * call's back-off policy (reconnect-policy.ts), each time with the newest
- * token (renewed while the call goes on); the snapshot sent on every connect resynchronises the
- * queue, so knocks that came and went meanwhile are not missed.
+ * token (renewed while the call goes on); the snapshot sent on every
+ * connect resynchronises the queue, so knocks that came and went meanwhile
+ * are not missed.
  */
 export function createHostLobby(roomId: string, token: () => string): HostLobby {
 	const [queue, setQueue] = createSignal<readonly KnockInfo[]>([]);
 	let socket: WebSocket | undefined;
 	let retryTimer: number | undefined;
 	const streak = new RetryStreak(lobbyBackoff);
-	/** Whether this socket was ever accepted (a message came): a refusal after that is final. */
-	let accepted = false;
-	let earlyRefusals = 0;
+	/** Refusals (4401/4403) in a row, without a message between them. */
+	let refusals = 0;
 	let stopped = false;
 
 	/** Take the new queue; a knock we had not seen before is announced with a sound. */
@@ -76,7 +82,7 @@ export function createHostLobby(roomId: string, token: () => string): HostLobby 
 		socket = current;
 		current.addEventListener("message", (message) => {
 			streak.succeeded();
-			accepted = true;
+			refusals = 0;
 			const event = parseLobbyMessage<LobbyHostEvent>(message.data);
 			if (event) onEvent(event);
 		});
@@ -84,9 +90,8 @@ export function createHostLobby(roomId: string, token: () => string): HostLobby 
 			if (socket !== current) return;
 			socket = undefined;
 			if (stopped) return;
-			const refusedEarly =
-				!accepted && (close.code === lobbyCloseCodes.forbidden || close.code === lobbyCloseCodes.unauthorized);
-			if (finalCloseCodes.has(close.code) && !(refusedEarly && earlyRefusals++ < earlyRefusalRetries)) return;
+			const refused = close.code === lobbyCloseCodes.forbidden || close.code === lobbyCloseCodes.unauthorized;
+			if (finalCloseCodes.has(close.code) && !(refused && refusals++ < refusalRetries)) return;
 			// Jittered (by the policy) so that many hosts cut off by one server restart do not come back in step.
 			const delay = streak.failed(Date.now());
 			if (delay !== null) retryTimer = window.setTimeout(connect, delay);
