@@ -5,6 +5,7 @@ import {
 	afterRenewalFailure,
 	type Credentials,
 	renewDelay,
+	renewDelayFor,
 	renewMinDelayMs,
 	renewRetryMs,
 	statusOf,
@@ -35,6 +36,18 @@ test("renew at half of the remaining life, never sooner than the minimum nor lat
 	assert.equal(renewDelay(now + 500, now), renewMinDelayMs, "about to expire: soon, not in a loop");
 	assert.equal(renewDelay(now - 60_000, now), renewMinDelayMs, "expired already: still try once");
 	assert.equal(renewDelay(now + 365 * 86_400_000, now), 2 ** 31 - 1);
+});
+
+test("a freshly issued token is renewed at half of its own lifetime, whatever this clock says", () => {
+	const iat = 1_800_000_000;
+	const token = jwt({ iat, exp: iat + 600 });
+	const serverNow = iat * 1000;
+	assert.equal(renewDelayFor(token, serverNow, true), 300_000);
+	assert.equal(renewDelayFor(token, serverNow + 3_600_000, true), 300_000, "a clock an hour fast does not loop");
+	assert.equal(renewDelayFor(token, serverNow - 3_600_000, true), 300_000, "nor one an hour slow");
+	assert.equal(renewDelayFor(token, serverNow + 100_000, false), 250_000, "a stored token: half of what is left");
+	assert.equal(renewDelayFor(jwt({ exp: iat + 600 }), serverNow, true), 300_000, "no iat: by this clock");
+	assert.equal(renewDelayFor("opaque", serverNow, true), undefined, "no expiry: nothing to schedule");
 });
 
 test("401, 403 and 404 stop renewing; 503 and network errors retry in about 10 s", () => {
@@ -100,8 +113,8 @@ function fixture(answers: (() => Promise<RenewTokenResponse>)[]) {
 const refusal = (status: number) => () => Promise.reject(Object.assign(new Error(`status ${status}`), { status }));
 
 test("renewal runs while connected, uses the newest token each time and keeps it", async () => {
-	const second = jwt({ exp: (1_000_000 + 1_200_000) / 1000 });
-	const third = jwt({ exp: (1_000_000 + 2_400_000) / 1000 });
+	const second = jwt({ iat: 1_000, exp: 1_000 + 1_200 });
+	const third = jwt({ iat: 1_300, exp: 1_300 + 2_400 });
 	const { clock, sent, renewed, renewal } = fixture([
 		async () => ({ token: second, peerId: "peer-1", role: "guest", expiresAt: 1_000_000 + 1_200_000 }),
 		async () => ({ token: third, peerId: "peer-1", role: "host", expiresAt: 1_000_000 + 2_400_000 }),
@@ -112,7 +125,7 @@ test("renewal runs while connected, uses the newest token each time and keeps it
 	assert.equal(clock.fire(), 300_000);
 	await settle();
 	assert.equal(renewal.token, second);
-	assert.deepEqual(clock.pendingDelays(), [600_000], "the next at half of the new token's life");
+	assert.deepEqual(clock.pendingDelays(), [600_000], "the next at half of the new token's lifetime");
 	clock.fire();
 	await settle();
 	assert.deepEqual(sent, [first, second], "each renewal presents the newest token");

@@ -20,23 +20,54 @@ export const renewMinDelayMs = 1_000;
 /** setTimeout's largest delay; a longer one fires at once. */
 const maxTimerMs = 2 ** 31 - 1;
 
-/** The token's `exp` (JWT payload, base64url JSON) in epoch ms, or undefined if it has none or is not a JWT. */
-export function tokenExpiresAt(token: string): number | undefined {
+/** When the token expires and was issued (JWT `exp` and `iat`), in epoch ms of the server's clock. */
+export interface TokenTimes {
+	expiresAt: number;
+	issuedAt: number | undefined;
+}
+
+/** Read `exp` and `iat` from the token's payload (base64url JSON); undefined if it is not a JWT with an `exp`. */
+export function tokenTimes(token: string): TokenTimes | undefined {
 	const payload = token.split(".")[1];
 	if (!payload) return undefined;
 	try {
 		const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
 		const json: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
-		const exp = typeof json === "object" && json !== null ? (json as { exp?: unknown }).exp : undefined;
-		return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
+		if (typeof json !== "object" || json === null) return undefined;
+		const { exp, iat } = json as { exp?: unknown; iat?: unknown };
+		const seconds = (value: unknown) =>
+			typeof value === "number" && Number.isFinite(value) ? value * 1000 : undefined;
+		const expiresAt = seconds(exp);
+		return expiresAt === undefined ? undefined : { expiresAt, issuedAt: seconds(iat) };
 	} catch {
 		return undefined;
 	}
 }
 
+/** The token's `exp` in epoch ms, or undefined if it has none or is not a JWT. */
+export function tokenExpiresAt(token: string): number | undefined {
+	return tokenTimes(token)?.expiresAt;
+}
+
+const clampDelay = (ms: number) => Math.min(maxTimerMs, Math.max(renewMinDelayMs, Math.floor(ms)));
+
 /** How long to wait before renewing a token that expires at `expiresAt`: half of what is left. */
 export function renewDelay(expiresAt: number, now: number): number {
-	return Math.min(maxTimerMs, Math.max(renewMinDelayMs, Math.floor((expiresAt - now) / 2)));
+	return clampDelay((expiresAt - now) / 2);
+}
+
+/**
+ * When to renew this token. A token that was `justIssued` (the answer to a
+ * renewal) is renewed at half of its own lifetime (exp − iat, both on the
+ * server's clock), so a client whose clock is off by more than that does not
+ * renew in a loop. Any other (a stored one, say) by this clock: half of what
+ * is left. Undefined: the token does not say when it expires.
+ */
+export function renewDelayFor(token: string, now: number, justIssued: boolean): number | undefined {
+	const times = tokenTimes(token);
+	if (!times) return undefined;
+	if (justIssued && times.issuedAt !== undefined) return clampDelay((times.expiresAt - times.issuedAt) / 2);
+	return renewDelay(times.expiresAt, now);
 }
 
 /**
@@ -97,7 +128,7 @@ export class TokenRenewal {
 		this.#credentials = options.credentials;
 		this.#now = options.now ?? Date.now;
 		this.#timers = options.timers ?? globalTimers;
-		this.#schedule();
+		this.#schedule(renewDelayFor(this.#credentials.token, this.#now(), false));
 	}
 
 	/** The newest credentials: for every later connection attempt, ICE lookup and lobby socket. */
@@ -136,7 +167,10 @@ export class TokenRenewal {
 				if (this.#stopped) return;
 				this.#credentials = { token: answer.token, peerId: answer.peerId };
 				this.#options.onRenewed(this.#credentials, answer.role);
-				this.#schedule(answer.expiresAt);
+				this.#schedule(
+					renewDelayFor(answer.token, this.#now(), true) ??
+						(Number.isFinite(answer.expiresAt) ? renewDelay(answer.expiresAt, this.#now()) : undefined),
+				);
 			},
 			(error: unknown) => {
 				this.#inFlight = false;
@@ -157,10 +191,10 @@ export class TokenRenewal {
 		this.#timers.clear(this.#timer);
 	}
 
-	#schedule(expiresAt = tokenExpiresAt(this.#credentials.token)): void {
+	#schedule(delay: number | undefined): void {
 		// A token that does not say when it expires is taken as it is.
-		if (expiresAt === undefined || this.#stopped) return;
+		if (delay === undefined || this.#stopped) return;
 		this.#timers.clear(this.#timer);
-		this.#timer = this.#timers.set(() => this.renewNow(), renewDelay(expiresAt, this.#now()));
+		this.#timer = this.#timers.set(() => this.renewNow(), delay);
 	}
 }

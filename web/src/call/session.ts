@@ -567,9 +567,9 @@ export class CallSession {
 		speaking: ({ peerIds }) => this.#apply(setSpeaking(this.#roster, peerIds)),
 		// The room's media moved to another worker: rebuild it on this same connection. The people,
 		// the host and the chat stay; the rejoin tells nobody (no toasts), its history is deduplicated.
-		mediaReset: () => {
-			if (this.state.connection === "connected" || this.state.connection === "reconnecting") this.#rejoin();
-		},
+		// It comes on an open connection, so a join under way on it (the first one, or after a drop)
+		// is overtaken and started again too.
+		mediaReset: () => this.#rejoin(),
 	};
 
 	#onNotification(method: string, data: unknown): void {
