@@ -35,6 +35,7 @@ import { acquireDevice, acquireTracks, captureScreen, type LocalTracks as StartT
 import { type ConnectionEvent, type ConnectionState, isInCall } from "./connection-state.ts";
 import { LocalTracks } from "./local-tracks.ts";
 import { kindOf, MediaLayer, type NewConsumer } from "./media-layer.ts";
+import { openProtooPeer } from "./protoo-peer.ts";
 import { type Credentials, TokenRenewal } from "./renewal.ts";
 import {
 	addPeer,
@@ -189,6 +190,7 @@ export class CallSession {
 		});
 		this.#connection = new SignalingConnection({
 			url: () => signalingUrl(options.sfuUrl, options.roomId, this.#renewal.token),
+			openPeer: openProtooPeer,
 			onOpen: () => this.#rejoin(),
 			onLost: () => this.#onLost(),
 			onStateChange: (state) => this.#onStateChange(state),

@@ -6,9 +6,28 @@
  * (the pings make sure there is always one) ends the attempt.
  */
 import type { ClientRequestMethod, ClientRequests, ServerRequestMethod } from "@mindmeet/protocol";
-import { Peer, WebSocketTransport } from "protoo-client";
 import { type ConnectionEvent, type ConnectionState, isTerminal, nextConnectionState } from "./connection-state.ts";
 import { callBackoff, RetryStreak } from "./reconnect-policy.ts";
+
+/**
+ * What the connection needs of a protoo Peer; an interface so that tests can
+ * stand in for the socket (see protoo-peer.ts for the real one).
+ */
+export interface SignalingPeer {
+	request(method: string, data?: unknown): Promise<unknown>;
+	close(): void;
+	/** 'disconnected': an open socket dropped; 'failed': it never opened; 'close': any other end. */
+	on(event: "open" | "disconnected" | "failed" | "close", listener: () => void): void;
+	on(event: "notification", listener: (notification: { method: string; data?: unknown }) => void): void;
+	on(
+		event: "request",
+		listener: (
+			request: { method: string; data?: unknown },
+			accept: (data: unknown) => void,
+			reject: (code: number, reason: string) => void,
+		) => void,
+	): void;
+}
 
 export type SignalingRequest = <M extends ClientRequestMethod>(
 	method: M,
@@ -33,6 +52,10 @@ export class ConnectionLost extends Error {
 export interface SignalingEvents {
 	/** The URL for the next attempt (built with the newest token). */
 	url: () => string;
+	/** Open one attempt, without retries of its own: this connection's policy decides when to try again. */
+	openPeer: (url: string) => SignalingPeer;
+	/** The jitter's random numbers (tests fix them). */
+	random?: () => number;
 	/** Attempt number `attempt` opened: join over it. */
 	onOpen: (attempt: number) => void;
 	/** The current attempt is over (closed, failed, silent); its media is void. Called before the next one. */
@@ -45,9 +68,9 @@ export interface SignalingEvents {
 
 export class SignalingConnection {
 	readonly #events: SignalingEvents;
-	readonly #streak = new RetryStreak(callBackoff);
+	readonly #streak: RetryStreak;
 	#state: ConnectionState = "connecting";
-	#peer: Peer | undefined;
+	#peer: SignalingPeer | undefined;
 	#open = false;
 	#attempt = 0;
 	#retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -56,6 +79,7 @@ export class SignalingConnection {
 
 	constructor(events: SignalingEvents) {
 		this.#events = events;
+		this.#streak = new RetryStreak(callBackoff, events.random);
 	}
 
 	get state(): ConnectionState {
@@ -132,8 +156,7 @@ export class SignalingConnection {
 
 	#connect(): void {
 		const attempt = ++this.#attempt;
-		// retries: 0: protoo gives up on the first failure and our policy decides when to try again.
-		const peer = new Peer(new WebSocketTransport(this.#events.url(), { retry: { retries: 0 } }));
+		const peer = this.#events.openPeer(this.#events.url());
 		this.#peer = peer;
 		this.#open = false;
 		const current = () => this.#peer === peer && !isTerminal(this.#state);
@@ -153,9 +176,8 @@ export class SignalingConnection {
 			if (current()) this.#lost();
 		};
 		peer.on("disconnected", lost);
+		peer.on("failed", lost);
 		peer.on("close", lost);
-		// Emitted by protoo-client (a try that did not connect), missing from @types/protoo-client.
-		(peer as unknown as { on(event: "failed", listener: () => void): void }).on("failed", lost);
 		peer.on("notification", (notification) => {
 			if (current()) this.#events.onNotification(notification.method, notification.data);
 		});
