@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole service on this machine, Redis included unless
  * REDIS_URL points at one. Prints the URL to open; Ctrl+C stops everything.
+ * An SFU or API process that crashes is started again (see stack.ts).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +25,8 @@ console.log(
 	`\nMindmeet is running: ${stack.url}\n(Ctrl+C stops it${stack.processes.redis ? ", and the Redis it started" : ""})\n`,
 );
 
+// A crashed SFU or API is restarted by the stack itself (it logs a line when
+// it does); only Ctrl+C or a SIGTERM stops everything.
 let stopping = false;
 const stop = async () => {
 	if (stopping) return;
@@ -33,10 +36,3 @@ const stop = async () => {
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
-for (const child of [stack.processes.api, stack.processes.sfu]) {
-	child.once("exit", (code) => {
-		if (stopping) return;
-		console.error(`A service exited unexpectedly (code ${code}); stopping.`);
-		void stop().then(() => process.exit(1));
-	});
-}

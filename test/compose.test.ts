@@ -74,12 +74,16 @@ function without(name: string): Record<string, string> {
 }
 
 interface ComposeService {
+	command?: string | string[];
+	restart?: string;
+	volumes?: (string | { type?: string; source?: string; target?: string })[];
 	environment?: Record<string, string | number | null> | string[];
 	ports?: (string | { published?: number | string; target?: number | string; protocol?: string })[];
 	profiles?: string[];
 }
 interface ComposeConfig {
 	services: Record<string, ComposeService>;
+	volumes?: Record<string, unknown>;
 }
 
 /**
@@ -224,6 +228,37 @@ describe("docker-compose.yml", () => {
 		assert.equal(envValue(turn, "TURN_REALM"), completeEnv.DOMAIN);
 		assert.equal(envValue(turn, "TURN_SECRET"), completeEnv.TURN_SECRET);
 		assert.equal(envValue(turn, "PUBLIC_IP"), completeEnv.PUBLIC_IP);
+	});
+
+	test("every long-running service comes back by itself after a crash: restart unless-stopped", () => {
+		const parsed = parseConfig(config(completeEnv, ["--profile", "turn"]).stdout);
+		const names = Object.keys(parsed.services);
+		for (const name of ["redis", "sfu", "api", "proxy", "turn"]) assert.ok(names.includes(name), `${name} missing`);
+		for (const name of names) {
+			assert.equal(service(parsed, name).restart, "unless-stopped", `${name} has restart: unless-stopped`);
+		}
+	});
+
+	test("Redis keeps an append-only file, fsynced every second, on a named volume", () => {
+		const parsed = parseConfig(config(completeEnv).stdout);
+		const redis = service(parsed, "redis");
+		const command = Array.isArray(redis.command) ? redis.command : (redis.command ?? "").split(/\s+/);
+		const option = (name: string) => {
+			const at = command.indexOf(`--${name}`);
+			assert.ok(at >= 0, `redis-server is started with --${name}: ${JSON.stringify(command)}`);
+			return command[at + 1];
+		};
+		assert.equal(command[0], "redis-server");
+		assert.equal(option("appendonly"), "yes");
+		assert.equal(option("appendfsync"), "everysec");
+		assert.equal(option("save"), "", "no RDB snapshots besides the append-only file");
+		// The official image's working directory, where the append-only file goes.
+		const data = (redis.volumes ?? []).find((volume) =>
+			typeof volume === "string" ? volume.split(":")[1] === "/data" : volume.target === "/data",
+		);
+		assert.ok(data, `a volume is mounted on /data: ${JSON.stringify(redis.volumes)}`);
+		const source = typeof data === "string" ? data.split(":")[0] : data.source;
+		assert.ok(source && Object.keys(parsed.volumes ?? {}).includes(source), `/data is the named volume ${source}`);
 	});
 
 	test("a .env next to the compose file does not leak into a run with --env-file", () => {

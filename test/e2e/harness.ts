@@ -9,13 +9,15 @@
 import { after, afterEach, before } from "node:test";
 import { launchChromium, newParticipant, type ParticipantOptions } from "@mindmeet/testing/browser";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
+import { freePort, freePortRange, type Stack, startStack } from "../../scripts/stack.ts";
 
 export interface E2eOptions {
 	/** Extra environment for the services (shorter lifetimes, an admin token…). */
 	env?: Record<string, string>;
 	/** Extra Chromium flags for the default browser (e.g. a wav as the fake microphone). */
 	chromiumFlags?: string[];
+	/** mediasoup workers in the SFU (default 1). */
+	sfuWorkers?: number;
 }
 
 export interface E2e {
@@ -41,10 +43,13 @@ export function e2e(options: E2eOptions = {}): E2e {
 	};
 
 	before(async () => {
+		const sfuWorkers = options.sfuWorkers ?? 1;
 		stack = await startStack({
 			apiPort: await freePort(),
-			rtcPort: 0,
-			sfuWorkers: 1,
+			// Fixed media ports, known to the test (stack.rtcPorts: fault tests cut
+			// them) and the same after an SFU restart.
+			rtcPort: await freePortRange(sfuWorkers),
+			sfuWorkers,
 			output: "ignore",
 			logLevel: "warn",
 			...(options.env ? { env: options.env } : {}),
