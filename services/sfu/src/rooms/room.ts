@@ -1,6 +1,9 @@
 /**
- * A call: one mediasoup router on one worker, one protoo room, and the peers
- * in it. The room closes itself when its last peer leaves or its worker dies.
+ * A call: one protoo room, the peers in it, and its media (a mediasoup
+ * router on one worker, see RoomMedia). The room closes itself when its last
+ * peer leaves. When its worker dies the room does not close: it moves its
+ * media to a live worker and tells every peer `mediaReset`; they rebuild
+ * their transports on the same connection and rejoin, nobody hears of it.
  *
  * The room also decides who is host. The role belongs to a peer id, not to a
  * token claim: it starts with the id Redis names and moves on when that peer
@@ -28,14 +31,13 @@ import {
 import type { Producer, Router, WebRtcTransport } from "mediasoup/types";
 import type { Logger } from "pino";
 import { Room as ProtooRoom, type WebSocketTransport } from "protoo-server";
-import { mediaCodecs } from "../media-codecs.ts";
 import { SignalingError } from "../signaling/errors.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
-import { ChatRateLimiter, chatText, mergeChat } from "./chat.ts";
+import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
 import { Peer } from "./peer.ts";
+import { RoomMedia } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
-import { SpeakingMonitor } from "./speaking.ts";
 
 export interface RoomEvents {
 	close: [];
@@ -45,7 +47,12 @@ export interface RoomEvents {
 export interface RoomOptions {
 	id: string;
 	mode: RoomMode;
-	worker: MediaWorker;
+	/**
+	 * A live worker for the room's media, at open and again when the worker
+	 * under it dies; may wait (bounded) for one to start. Throws
+	 * WorkerUnavailableError when none comes.
+	 */
+	acquireWorker: () => Promise<MediaWorker>;
 	logger: Logger;
 	/** Peer id that holds the host role when the room opens. */
 	hostPeerId: string | undefined;
@@ -66,73 +73,116 @@ export interface RoomStatus {
 
 const kindOfSource: Record<MediaSource, "audio" | "video"> = { mic: "audio", cam: "video", screen: "video" };
 
+/**
+ * How long a handover waits for Redis to record the new host before telling
+ * the peers: a client that opens the API's lobby socket on `hostChanged` must
+ * already be host there, but Redis being away must not stall the handover.
+ */
+const hostRecordWaitMs = 1000;
+/** How many times a room tries to build its media on a fresh worker before it gives up and closes. */
+const mediaMoveAttempts = 3;
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	await Promise.race([
+		promise.catch(() => {}),
+		new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, ms);
+		}),
+	]);
+	clearTimeout(timer);
+}
+
+const mediaMovedError = () =>
+	new SignalingError("conflict", "the room's media moved to another server; start again after mediaReset");
+
 export class Room extends EventEmitter<RoomEvents> {
 	readonly id: string;
 	readonly mode: RoomMode;
-	readonly worker: MediaWorker;
 	readonly createdAt = Date.now();
-	readonly #router: Router;
 	readonly #protooRoom = new ProtooRoom();
 	readonly #peers = new Map<string, Peer>();
 	readonly #logger: Logger;
 	readonly #records: RoomRecords;
 	readonly #hostHandoverGraceMs: number;
-	readonly #speaking: SpeakingMonitor;
+	readonly #speakingThresholdDbov: number;
+	readonly #acquireWorker: () => Promise<MediaWorker>;
 	readonly #chatLimiter = new ChatRateLimiter();
+	/** Undefined while the media moves to another worker (see #moveMedia). */
+	#media: RoomMedia | undefined;
+	/** The last media, kept so `worker` still answers while a move is under way. */
+	#lastWorker: MediaWorker;
+	/** Settles when the move under way has a new media in place (or the room closed). */
+	#moving: Promise<void> | undefined;
+	/**
+	 * Counts media moves: a request that began before the latest move must
+	 * not create anything on the new media (the client starts over after
+	 * mediaReset, and would find a stray transport in its way).
+	 */
+	#mediaGeneration = 0;
 	#hostPeerId: string | undefined;
 	#handoverTimer: NodeJS.Timeout | undefined;
 	/** The host is gone but nobody could take over yet: the next peer to join does. */
 	#handoverDue = false;
+	/** Counts handovers, so a slow host record only announces the latest one. */
+	#handoverCount = 0;
 	#joinCount = 0;
 	#closed = false;
 
-	private constructor(options: RoomOptions, router: Router, logger: Logger, speaking: SpeakingMonitor) {
+	private constructor(options: RoomOptions, logger: Logger, media: RoomMedia) {
 		super();
-		this.#speaking = speaking;
 		this.id = options.id;
 		this.mode = options.mode;
-		this.worker = options.worker;
-		this.#router = router;
 		this.#logger = logger;
 		this.#records = options.records;
 		this.#hostPeerId = options.hostPeerId;
 		this.#hostHandoverGraceMs = options.hostHandoverGraceMs;
-		router.on("workerclose", () => {
-			this.#logger.warn("worker died under the room; closing it");
-			this.close();
-		});
+		this.#speakingThresholdDbov = options.speakingThresholdDbov;
+		this.#acquireWorker = options.acquireWorker;
+		this.#lastWorker = media.worker;
+		this.#useMedia(media);
 	}
 
 	static async create(options: RoomOptions): Promise<Room> {
-		const router = await options.worker.worker.createRouter({ mediaCodecs });
 		const logger = options.logger.child({ room: options.id });
-		// The monitor exists before the room does; it reaches the room's peers through this.
+		// The media exists before the room does; its speaking monitor reaches the room's peers through this.
 		let room: Room | undefined;
-		let speaking: SpeakingMonitor;
-		try {
-			speaking = await SpeakingMonitor.create(router, {
-				thresholdDbov: options.speakingThresholdDbov,
-				announce: (peerIds) => {
-					if (room) room.#announceSpeaking(peerIds);
-				},
-				logger,
-			});
-		} catch (error) {
-			router.close();
-			throw error;
-		}
-		room = new Room(options, router, logger, speaking);
-		logger.info({ worker: options.worker.index, host: options.hostPeerId }, "room opened");
+		const media = await RoomMedia.create(await options.acquireWorker(), {
+			speakingThresholdDbov: options.speakingThresholdDbov,
+			announceSpeaking: (peerIds) => {
+				if (room) room.#announceSpeaking(peerIds);
+			},
+			logger,
+		});
+		room = new Room(options, logger, media);
+		// The room opens because someone is connecting, and it may be reopening
+		// without its host (everyone left, the SFU restarted): the host gets the
+		// same grace as after a drop, then the role passes on. The host's own
+		// connection (usually the one opening the room) cancels this at once.
+		room.#startHandoverGrace();
+		logger.info({ worker: room.worker.index, host: options.hostPeerId }, "room opened");
 		return room;
+	}
+
+	/** The worker the room's media is on (the one it is moving to, once chosen). */
+	get worker(): MediaWorker {
+		return this.#media?.worker ?? this.#lastWorker;
 	}
 
 	/**
 	 * The room's mediasoup router. For tests and diagnostics, e.g. a
 	 * PlainTransport that plays real RTP into the room; signaling never
-	 * hands it out.
+	 * hands it out. Throws while the media is moving to another worker.
 	 */
 	get router(): Router {
-		return this.#router;
+		if (!this.#media) throw new Error("the room's media is moving to another worker");
+		return this.#media.router;
+	}
+
+	/** Resolves once the room has media in place (at once, unless a worker just died). */
+	async mediaReady(): Promise<void> {
+		await this.#currentMedia();
 	}
 
 	get closed(): boolean {
@@ -167,7 +217,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#removePeer(existing, "replaced");
 		}
 		if (claims.sub === this.#hostPeerId) {
-			// The host came back within its grace period: it keeps the role.
+			// The host came back (or opened the room) within its grace period: it keeps the role.
 			clearTimeout(this.#handoverTimer);
 			this.#handoverTimer = undefined;
 			this.#handoverDue = false;
@@ -175,7 +225,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport));
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
-			this.#handleRequest(peer, request.method, request.data).then(
+			const generation = this.#mediaGeneration;
+			this.#handleRequest(peer, request.method, request.data, generation).then(
 				(response) => {
 					accept(response);
 					// Chat held back during the join goes out only once its response has.
@@ -183,11 +234,15 @@ export class Room extends EventEmitter<RoomEvents> {
 					if (request.method === "join") peer.releaseChat();
 				},
 				(error: unknown) => {
+					// mediasoup fails whatever was in flight on a worker that died: that is a move, not a fault.
+					const moved = !(error instanceof SignalingError) && (generation !== this.#mediaGeneration || !this.#media);
 					const failure =
 						error instanceof SignalingError
 							? error
-							: new SignalingError("internal", "the media server could not handle the request");
-					if (!(error instanceof SignalingError)) {
+							: moved
+								? mediaMovedError()
+								: new SignalingError("internal", "the media server could not handle the request");
+					if (!(error instanceof SignalingError) && !moved) {
 						this.#logger.warn({ peer: peer.id, method: request.method, err: error }, "request failed");
 					}
 					reject(failure.protooCode, failure.protooReason);
@@ -212,7 +267,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	async kick(peerId: string): Promise<boolean> {
 		if (!this.#peers.has(peerId)) return false;
 		// Revoke first, so a reconnect racing the kick is refused at the door.
-		await this.#records.revoke(peerId);
+		// Memory has it at once; Redis gets a bounded wait, so a kick never hangs on it.
+		await settleWithin(this.#records.revoke(peerId), hostRecordWaitMs);
 		// Look again: while Redis answered, the peer may have left or reconnected.
 		const target = this.#peers.get(peerId);
 		if (!target) return true;
@@ -239,9 +295,92 @@ export class Room extends EventEmitter<RoomEvents> {
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
 		this.#protooRoom.close();
-		this.#router.close();
+		this.#media?.close();
+		this.#media = undefined;
 		this.#logger.info("room closed");
 		this.emit("close");
+	}
+
+	#useMedia(media: RoomMedia): void {
+		this.#media = media;
+		this.#lastWorker = media.worker;
+		media.once("workerclose", () => {
+			if (this.#media === media) this.#moveMedia();
+		});
+	}
+
+	/**
+	 * The worker under the room died, taking the router and every transport,
+	 * producer and consumer with it. Keep the room (peers, protoo room, host,
+	 * chat, join order), build new media on a live worker, then tell each
+	 * peer that was here `mediaReset` so it rebuilds its media and rejoins.
+	 * Only if no worker comes in time does the room close; its peers then see
+	 * their socket close (unavailable, not final) and come back by themselves.
+	 */
+	#moveMedia(): void {
+		if (this.#closed) return;
+		this.#media = undefined;
+		this.#logger.warn({ worker: this.#lastWorker.index }, "worker died under the room; moving its media");
+		const affected = [...this.#peers.values()];
+		for (const peer of affected) peer.resetMedia();
+		this.#moving = (async () => {
+			let lastError: unknown;
+			for (let attempt = 0; attempt < mediaMoveAttempts && !this.#closed; attempt++) {
+				try {
+					const media = await RoomMedia.create(await this.#acquireWorker(), {
+						speakingThresholdDbov: this.#speakingThresholdDbov,
+						announceSpeaking: (peerIds) => this.#announceSpeaking(peerIds),
+						logger: this.#logger,
+					});
+					// The new worker may have died too while the router was made.
+					if (!media.closed) return media;
+				} catch (error) {
+					lastError = error;
+				}
+			}
+			throw lastError ?? new Error("the room closed while its media moved");
+		})().then(
+			(media) => {
+				this.#moving = undefined;
+				if (this.#closed) {
+					media.close();
+					return;
+				}
+				this.#mediaGeneration++;
+				this.#useMedia(media);
+				this.#logger.info({ worker: media.worker.index }, "room media moved to a live worker");
+				for (const peer of affected) {
+					if (this.#peers.get(peer.id) !== peer || peer.closed) continue;
+					peer.notify("mediaReset", { reason: "worker-died" });
+					// Nobody speaks on the new router yet.
+					peer.notifySpeaking([]);
+					this.#writePresence(peer);
+				}
+				// The load moved from one worker to another.
+				this.emit("peersChanged");
+			},
+			(error: unknown) => {
+				this.#moving = undefined;
+				this.#logger.error({ err: error }, "no live worker for the room's media; closing the room");
+				this.close();
+			},
+		);
+	}
+
+	/**
+	 * The media to use now, waiting for a move under way. Throws a retryable
+	 * `conflict` when the room's media moved after the request began (its
+	 * client will be told mediaReset and start over) or the room closed.
+	 */
+	async #currentMedia(since?: number): Promise<RoomMedia> {
+		if (this.#moving) await this.#moving;
+		if (!this.#media || (since !== undefined && this.#mediaGeneration !== since)) throw mediaMovedError();
+		return this.#media;
+	}
+
+	/** After awaiting mediasoup: throw if the media was lost or replaced meanwhile. */
+	#stillCurrent(media: RoomMedia): void {
+		if (this.#media !== media || media.closed) throw mediaMovedError();
 	}
 
 	#removePeer(peer: Peer, departure: PeerDeparture): void {
@@ -260,20 +399,38 @@ export class Room extends EventEmitter<RoomEvents> {
 			return;
 		}
 		if (this.#closed || peer.id !== this.#hostPeerId || departure === "replaced") return;
-		if (departure === "dropped" && this.#hostHandoverGraceMs > 0) {
-			// Maybe a reload: give the host time to come back with the same peer id.
-			clearTimeout(this.#handoverTimer);
-			this.#handoverTimer = setTimeout(() => {
-				this.#handoverTimer = undefined;
-				if (!this.#closed && !this.#peers.has(peer.id)) this.#handOver();
-			}, this.#hostHandoverGraceMs);
-			this.#handoverTimer.unref();
-		} else {
-			this.#handOver();
-		}
+		// Maybe a reload: give the host time to come back with the same peer id.
+		if (departure === "dropped") this.#startHandoverGrace();
+		else this.#handOver();
 	}
 
-	/** Give the host role to the longest-present joined peer; if nobody has joined, to whoever joins next. */
+	/**
+	 * The host is not connected: hand the role over unless it connects within
+	 * the grace period (addPeer cancels this when it does). With no grace,
+	 * at once.
+	 */
+	#startHandoverGrace(): void {
+		clearTimeout(this.#handoverTimer);
+		this.#handoverTimer = undefined;
+		if (this.#hostHandoverGraceMs <= 0) {
+			this.#handOver();
+			return;
+		}
+		this.#handoverTimer = setTimeout(() => {
+			this.#handoverTimer = undefined;
+			const host = this.#hostPeerId;
+			if (!this.#closed && (host === undefined || !this.#peers.has(host))) this.#handOver();
+		}, this.#hostHandoverGraceMs);
+		this.#handoverTimer.unref();
+	}
+
+	/**
+	 * Give the host role to the longest-present joined peer; if nobody has
+	 * joined, to whoever joins next. The room acts on the new host at once;
+	 * peers hear `hostChanged` once Redis has the new host key (bounded by
+	 * hostRecordWaitMs), so a client that opens the API's lobby socket on
+	 * that notification is already host there.
+	 */
 	#handOver(): void {
 		let next: Peer | undefined;
 		for (const candidate of this.#joinedPeers()) {
@@ -285,13 +442,18 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		this.#handoverDue = false;
 		const previous = this.#hostPeerId;
-		this.#hostPeerId = next.id;
-		this.#logger.info({ from: previous, to: next.id }, "host role handed over");
-		for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId: next.id });
-		void this.#records.hostChanged(next.id);
+		const nextId = next.id;
+		this.#hostPeerId = nextId;
+		const handover = ++this.#handoverCount;
+		this.#logger.info({ from: previous, to: nextId }, "host role handed over");
 		for (const peer of this.#joinedPeers()) {
-			if (peer.id === previous || peer.id === next.id) this.#writePresence(peer);
+			if (peer.id === previous || peer.id === nextId) this.#writePresence(peer);
 		}
+		void settleWithin(this.#records.hostChanged(nextId), hostRecordWaitMs).then(() => {
+			// A later handover announces itself.
+			if (this.#closed || handover !== this.#handoverCount) return;
+			for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId: nextId });
+		});
 	}
 
 	#roleOf(peer: Peer): PeerRole {
@@ -331,20 +493,27 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 	}
 
-	async #handleRequest(peer: Peer, method: string, data: unknown): Promise<unknown> {
+	/**
+	 * `generation` is the media generation when the request arrived: requests
+	 * that create media objects refuse to do so on a media that replaced the
+	 * one their client knew.
+	 */
+	async #handleRequest(peer: Peer, method: string, data: unknown, generation: number): Promise<unknown> {
 		if (!isClientRequestMethod(method)) throw new SignalingError("unknown-method", `unknown method "${method}"`);
 		switch (method) {
-			case "getRouterRtpCapabilities":
+			case "getRouterRtpCapabilities": {
 				validateRequest(method, data);
-				return this.#router.rtpCapabilities;
+				// Same codecs on every router, so an answer from before a move is still right.
+				return (await this.#currentMedia()).router.rtpCapabilities;
+			}
 			case "createWebRtcTransport":
-				return this.#createWebRtcTransport(peer, validateRequest(method, data));
+				return this.#createWebRtcTransport(peer, validateRequest(method, data), generation);
 			case "connectWebRtcTransport":
 				return this.#connectWebRtcTransport(peer, validateRequest(method, data));
 			case "join":
 				return this.#join(peer, validateRequest(method, data));
 			case "produce":
-				return this.#produce(peer, validateRequest(method, data));
+				return this.#produce(peer, validateRequest(method, data), generation);
 			case "closeProducer": {
 				const { producerId } = validateRequest(method, data);
 				this.#ownProducer(peer, producerId).close();
@@ -379,24 +548,37 @@ export class Room extends EventEmitter<RoomEvents> {
 					if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "left");
 				});
 				return {};
+			case "ping":
+				validateRequest(method, data);
+				return { now: Date.now() };
+			case "chatHistory":
+				return this.#chatHistory(peer, validateRequest(method, data));
 		}
 	}
 
 	async #createWebRtcTransport(
 		peer: Peer,
 		{ direction }: ClientRequests["createWebRtcTransport"]["request"],
+		generation: number,
 	): Promise<ClientRequests["createWebRtcTransport"]["response"]> {
+		const media = await this.#currentMedia(generation);
 		if (peer.transport(direction)) {
 			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
 		}
-		const transport: WebRtcTransport = await this.#router.createWebRtcTransport({
-			webRtcServer: this.worker.webRtcServer,
+		const transport: WebRtcTransport = await media.router.createWebRtcTransport({
+			webRtcServer: media.worker.webRtcServer,
 			enableUdp: true,
 			enableTcp: true,
 			preferUdp: true,
 			initialAvailableOutgoingBitrate: 1_000_000,
 			appData: { direction },
 		});
+		// Two requests racing for the same direction, or the worker died meanwhile: keep none twice.
+		if (this.#media !== media || media.closed || peer.transport(direction) || peer.closed) {
+			transport.close();
+			this.#stillCurrent(media);
+			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
+		}
 		peer.transports.set(transport.id, transport);
 		transport.on("dtlsstatechange", (state) => {
 			if (state === "failed" || state === "closed") {
@@ -429,13 +611,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer: Peer,
 		{ rtpCapabilities }: ClientRequests["join"]["request"],
 	): Promise<ClientRequests["join"]["response"]> {
+		if (peer.joined && peer.rejoinDue) return this.#rejoin(peer, rtpCapabilities);
 		// Hearing chat without being joined means a join is in progress.
 		if (peer.joined || peer.hearsChat) throw new SignalingError("conflict", "already joined");
 		// Hold chat from before the history is read until the response is out:
 		// every message is then in the history, in the response, or after it.
+		// (The history is in memory now, so nothing arrives in between; the
+		// holding keeps that true should reading it ever wait again.)
 		peer.holdChat();
-		const history = await this.#records.chatHistory();
-		// The socket may have gone (or been replaced) while Redis answered.
+		const history = this.#records.chatHistory();
+		// The socket may have gone (or been replaced) meanwhile.
 		if (this.#closed || this.#peers.get(peer.id) !== peer || peer.closed) {
 			throw new SignalingError("conflict", "the connection closed while joining");
 		}
@@ -448,28 +633,80 @@ export class Room extends EventEmitter<RoomEvents> {
 		const others = [...this.#joinedPeers(peer)];
 		const info = this.#infoOf(peer);
 		for (const other of others) other.notify("peerJoined", info);
-		// Consumers are created after the response so the client knows who is
-		// in the room before their media arrives.
+		this.#consumeEveryoneLater(peer, others);
+		// Held messages are the newest, so the page keeps them; older ones are paged with chatHistory.
+		const page = chatPage(mergeChat([...history], peer.takeHeldChat()));
+		return this.#joinAnswer(peer, others, page);
+	}
+
+	/**
+	 * `join` again after mediaReset: the peer never left, so nobody is told;
+	 * it gets the same answer as a first join and consumes everyone's new
+	 * producers. It has been hearing chat all along, so the page overlaps
+	 * what it has: clients merge by message id.
+	 */
+	#rejoin(peer: Peer, rtpCapabilities: ClientRequests["join"]["request"]["rtpCapabilities"]) {
+		peer.markRejoined(rtpCapabilities);
+		this.#writePresence(peer);
+		const others = [...this.#joinedPeers(peer)];
+		this.#consumeEveryoneLater(peer, others);
+		this.#logger.info({ peer: peer.id }, "peer rejoined after its media moved");
+		return this.#joinAnswer(peer, others, chatPage(this.#records.chatHistory()));
+	}
+
+	/**
+	 * The join answer is the largest message the SFU sends: the peers list
+	 * plus one chat page. The page is bounded by chatPage
+	 * (limits.chatHistoryPageMaxBytes); a PeerInfo is at most ~330 bytes (ids
+	 * of ≤ 64 characters, names of ≤ 40 characters), so the answer stays
+	 * within limits.serverMessageMaxBytes (1 MiB) for rooms of up to ~3,000
+	 * people, far beyond what one router carries. Every other message is
+	 * smaller: one chat message, one consumer's RTP parameters, a few ids.
+	 */
+	#joinAnswer(peer: Peer, others: Peer[], page: ChatPage): ClientRequests["join"]["response"] {
+		return {
+			self: this.#infoOf(peer),
+			peers: others.map((other) => this.#infoOf(other)),
+			mode: this.mode,
+			chat: page.messages,
+			chatMore: page.more,
+		};
+	}
+
+	/**
+	 * Consumers are created after the response so the client knows who is in
+	 * the room before their media arrives.
+	 */
+	#consumeEveryoneLater(peer: Peer, others: Peer[]): void {
 		setImmediate(() => {
 			// Someone may be speaking already; otherwise the first change tells.
-			peer.notifySpeaking(this.#speaking.current);
+			if (this.#media) peer.notifySpeaking(this.#media.speaking.current);
 			for (const other of others) {
 				for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
 			}
 		});
-		return {
-			self: info,
-			peers: others.map((other) => this.#infoOf(other)),
-			mode: this.mode,
-			chat: mergeChat(history, peer.takeHeldChat()),
-		};
+	}
+
+	#chatHistory(
+		peer: Peer,
+		{ before }: ClientRequests["chatHistory"]["request"],
+	): ClientRequests["chatHistory"]["response"] {
+		if (!peer.joined) throw new SignalingError("not-joined", "join before reading the chat history");
+		const history = this.#records.chatHistory();
+		const index = history.findIndex((message) => message.id === before);
+		// Unknown, or dropped off the kept history since the client saw it.
+		if (index < 0) throw new SignalingError("not-found", "no such message in the kept history");
+		return chatPage(history, index);
 	}
 
 	async #produce(
 		peer: Peer,
 		{ transportId, kind, rtpParameters, source }: ClientRequests["produce"]["request"],
+		generation: number,
 	): Promise<ClientRequests["produce"]["response"]> {
+		const media = await this.#currentMedia(generation);
 		if (!peer.joined) throw new SignalingError("not-joined", "join before producing");
+		if (peer.rejoinDue) throw new SignalingError("not-joined", "join again (after mediaReset) before producing");
 		const transport = peer.transports.get(transportId);
 		if (transport?.appData.direction !== "send") {
 			throw new SignalingError("not-found", "no such send transport");
@@ -487,7 +724,12 @@ export class Room extends EventEmitter<RoomEvents> {
 		try {
 			producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: peer.id } });
 		} catch (error) {
+			this.#stillCurrent(media);
 			throw new SignalingError("bad-request", `produce: ${(error as Error).message}`);
+		}
+		if (this.#media !== media || producer.closed) {
+			producer.close();
+			throw mediaMovedError();
 		}
 		await this.attachProducer(peer, producer, source);
 		return { producerId: producer.id };
@@ -503,7 +745,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		producer.appData = { ...producer.appData, source, peerId: peer.id };
 		peer.producers.set(producer.id, producer);
 		producer.on("transportclose", () => peer.producers.delete(producer.id));
-		if (source === "mic") await this.#speaking.add(producer, peer.id);
+		if (source === "mic") await this.#media?.speaking.add(producer, peer.id);
 		this.#writePresence(peer);
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
 	}
@@ -566,18 +808,28 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** Let `consumer` receive `producer`: created paused, resumed once the client is ready for it. */
 	async #consume(consumerPeer: Peer, producerPeer: Peer, producer: Producer): Promise<void> {
+		const media = this.#media;
 		const rtpCapabilities = consumerPeer.rtpCapabilities;
 		const transport = consumerPeer.transport("recv");
-		if (!rtpCapabilities || !transport || producer.closed) return;
-		if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+		// Without capabilities the peer is waiting to rejoin after mediaReset; it consumes everyone then.
+		if (!media || !rtpCapabilities || !transport || producer.closed) return;
+		// A join and a new producer can both reach the same pair; one consumer is enough.
+		if (consumerPeer.consumedProducers.has(producer.id)) return;
+		if (!media.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
 			this.#logger.info({ peer: consumerPeer.id, producer: producer.id }, "peer cannot consume producer");
 			return;
 		}
+		consumerPeer.consumedProducers.add(producer.id);
 		try {
 			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+			if (this.#media !== media || consumer.closed) {
+				consumer.close();
+				return;
+			}
 			consumerPeer.consumers.set(consumer.id, consumer);
 			const closed = () => {
 				consumerPeer.consumers.delete(consumer.id);
+				consumerPeer.consumedProducers.delete(producer.id);
 				consumerPeer.notify("consumerClosed", { consumerId: consumer.id });
 			};
 			consumer.on("transportclose", () => consumerPeer.consumers.delete(consumer.id));
