@@ -124,27 +124,37 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 	redis.on("ready", redisReady);
 	logger.info({ node: config.nodeId, signalingUrl, workers: workers.workers.length }, "sfu ready");
 
+	let closing: Promise<void> | undefined;
 	return {
 		nodeId: config.nodeId,
 		port,
 		signalingUrl,
 		rooms,
 		workers,
-		async close() {
-			clearTimeout(beatTimer);
-			redis.off("ready", redisReady);
-			commands.close();
-			// No new connections, and the open ones end as a crash would end them:
-			// no refused, no roomClosed, no close code 4000. Clients treat that as
-			// unavailable, keep their credentials and come back once the node
-			// (or another one) is up; the rooms' keys get the grace period.
-			signaling.stop();
-			signaling.dropAll();
-			await registry.stop(config.nodeId);
-			await rooms.closeAll();
-			workers.close();
-			httpServer.closeAllConnections();
-			await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+		close() {
+			closing ??= shutdown();
+			return closing;
 		},
 	};
+
+	async function shutdown(): Promise<void> {
+		clearTimeout(beatTimer);
+		redis.off("ready", redisReady);
+		commands.close();
+		// No new connections, and the open ones end as a crash would end them:
+		// no refused, no roomClosed, no close code 4000. Clients treat that as
+		// unavailable, keep their credentials and come back once the node
+		// (or another one) is up; the rooms' keys get the grace period.
+		signaling.stop();
+		signaling.dropAll();
+		// Close the rooms before the dropped sockets report their close (next
+		// tick): peers must not be processed as departures one by one, which
+		// would hand the host role over on the way down.
+		const roomsClosed = rooms.closeAll();
+		await registry.stop(config.nodeId);
+		await roomsClosed;
+		workers.close();
+		httpServer.closeAllConnections();
+		await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+	}
 }

@@ -79,6 +79,13 @@ redis.call('SADD', KEYS[6], ARGV[2])
 return 1
 `;
 
+/** Delete a room's keys (KEYS but the last) and its entry in the rooms set (the last key). */
+const retireScript = `
+redis.call('DEL', unpack(KEYS, 1, #KEYS - 1))
+redis.call('SREM', KEYS[#KEYS], ARGV[1])
+return 1
+`;
+
 export interface RoomLifetimes {
 	/** TTL of the room's keys while anyone is in it. */
 	occupiedTtlMs: number;
@@ -114,6 +121,8 @@ export class RoomRecords {
 	readonly #chat: ChatMessage[];
 	readonly #presence = new Map<string, RoomPresence>();
 	#reasserting: Promise<void> | undefined;
+	/** The room was ended on purpose: Redis lost nothing, so nothing is written back. */
+	#retired = false;
 
 	private constructor(options: RoomRecordsOptions, loaded: LoadedRoom) {
 		this.#store = options.store;
@@ -162,6 +171,22 @@ export class RoomRecords {
 		return this.#host;
 	}
 
+	/**
+	 * The room was ended by an operator (the API deletes its keys, then tells
+	 * this node): stop writing it back, and delete whatever a re-assertion
+	 * racing the API's delete may have written, so the room cannot come back.
+	 */
+	retire(): Promise<void> {
+		this.#retired = true;
+		return this.#attempt("delete the ended room", async () => {
+			await this.#reasserting;
+			await this.#store.eval(retireScript, {
+				keys: [...roomScopedKeys(this.#roomId), redisKeys.rooms],
+				arguments: [this.#roomId],
+			});
+		});
+	}
+
 	/** Someone is in the room: keep everything stored for it alive for another occupied TTL. */
 	occupied(): Promise<void> {
 		return this.#expireAll(this.#lifetimes.occupiedTtlMs, "refresh room lifetime");
@@ -169,6 +194,7 @@ export class RoomRecords {
 
 	/** The last peer left: the room may be re-entered during the grace period, then Redis drops it. */
 	vacated(): Promise<void> {
+		if (this.#retired) return Promise.resolve();
 		return this.#expireAll(this.#lifetimes.graceMs, "start room grace period");
 	}
 
@@ -178,6 +204,7 @@ export class RoomRecords {
 	 * Runs on every heartbeat and when the Redis connection is ready again.
 	 */
 	reassert(): Promise<void> {
+		if (this.#retired) return Promise.resolve();
 		this.#reasserting ??= this.#attempt("re-assert the room", async () => {
 			if ((await this.#store.exists(redisKeys.room(this.#roomId))) === 1) return;
 			const presence = [...this.#presence.values()];

@@ -281,6 +281,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** An operator closed the room: tell everyone, then close. */
 	async closeByOperator(): Promise<void> {
 		if (this.#closed) return;
+		// The API deleted the room's keys before ordering this: never write them back.
+		void this.#records.retire();
 		await Promise.all([...this.#peers.values()].map((peer) => peer.notifyBeforeClose("roomClosed", {})));
 		this.#logger.info("room closed by an operator");
 		this.close();
