@@ -99,7 +99,13 @@ test("a room an operator ended is not written back by later heartbeats", async (
 	// What the API's admin close does: delete the keys, then tell the node.
 	await rig.redis.del([...roomScopedKeys(room)]);
 	await rig.redis.sRem(redisKeys.rooms, room);
-	await rig.redis.publish(redisChannels.sfuNode(rig.sfu.nodeId), JSON.stringify({ type: "close-room", roomId: room }));
+	// The node's subscriber may still be reconnecting after the restart above: publish until it hears.
+	const order = JSON.stringify({ type: "close-room", roomId: room });
+	await eventually(
+		async () => (await rig.redis.publish(redisChannels.sfuNode(rig.sfu.nodeId), order)) > 0,
+		"the node hears the order",
+		400,
+	);
 	await host.notification("roomClosed");
 	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room is forgotten");
 	// Several heartbeats later, still gone.
