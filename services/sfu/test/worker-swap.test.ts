@@ -157,7 +157,10 @@ test("a peer that connected after the worker died is not told mediaReset and joi
 	await enterWithMic(ana, 7777);
 	const open = rig.sfu.rooms.rooms.get(room);
 	assert.ok(open);
-	process.kill(open.worker.worker.pid, "SIGKILL");
+	const dead = open.worker.worker;
+	process.kill(dead.pid, "SIGKILL");
+	// The node has noticed (the move is under way or done); whoever connects now had nothing on the dead worker.
+	await eventually(() => dead.closed, "the node noticed the worker died");
 	const bia = await connectPeer(rig, room, { name: "Bia" });
 	const biaEntry = await enterWithMic(bia, 8888);
 	await ana.notification("mediaReset");

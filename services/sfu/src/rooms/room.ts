@@ -604,6 +604,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		try {
 			await transport.connect({ dtlsParameters });
 		} catch (error) {
+			// Closed under us: the worker died (mediaReset follows), not the client's mistake.
+			if (transport.closed) throw mediaMovedError();
 			throw new SignalingError("bad-request", `connectWebRtcTransport: ${(error as Error).message}`);
 		}
 		return {};
