@@ -5,13 +5,10 @@
  * media to a live worker and tells every peer `mediaReset`; they rebuild
  * their transports on the same connection and rejoin, nobody hears of it.
  *
- * The room also decides who is host. The role belongs to a peer id, not to a
- * token claim: it starts with the id Redis names and moves on when that peer
- * leaves (at once on `leave` or a kick, after a grace period when its socket
- * drops, so a reloading host keeps it).
- *
- * It also carries the room's chat (stored in Redis, broadcast to everyone
- * joined) and says who is speaking (the router's AudioLevelObserver).
+ * The room also decides who is host (see HostRole: the role belongs to a
+ * peer id and moves on when that peer is gone), carries the room's chat
+ * (held in memory, copied to Redis, broadcast to everyone joined; see
+ * RoomRecords) and says who is speaking (the router's AudioLevelObserver).
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -35,9 +32,11 @@ import { SignalingError } from "../signaling/errors.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
 import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
+import { HostRole, recordWaitMs } from "./host-role.ts";
 import { Peer } from "./peer.ts";
 import { RoomMedia } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
+import { settleWithin } from "./settle.ts";
 
 export interface RoomEvents {
 	close: [];
@@ -73,26 +72,8 @@ export interface RoomStatus {
 
 const kindOfSource: Record<MediaSource, "audio" | "video"> = { mic: "audio", cam: "video", screen: "video" };
 
-/**
- * How long a handover waits for Redis to record the new host before telling
- * the peers: a client that opens the API's lobby socket on `hostChanged` must
- * already be host there, but Redis being away must not stall the handover.
- */
-const hostRecordWaitMs = 1000;
 /** How many times a room tries to build its media on a fresh worker before it gives up and closes. */
 const mediaMoveAttempts = 3;
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-	let timer: NodeJS.Timeout | undefined;
-	await Promise.race([
-		promise.catch(() => {}),
-		new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, ms);
-		}),
-	]);
-	clearTimeout(timer);
-}
 
 const mediaMovedError = () =>
 	new SignalingError("conflict", "the room's media moved to another server; start again after mediaReset");
@@ -105,7 +86,6 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #peers = new Map<string, Peer>();
 	readonly #logger: Logger;
 	readonly #records: RoomRecords;
-	readonly #hostHandoverGraceMs: number;
 	readonly #speakingThresholdDbov: number;
 	readonly #acquireWorker: () => Promise<MediaWorker>;
 	readonly #chatLimiter = new ChatRateLimiter();
@@ -121,12 +101,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * mediaReset, and would find a stray transport in its way).
 	 */
 	#mediaGeneration = 0;
-	#hostPeerId: string | undefined;
-	#handoverTimer: NodeJS.Timeout | undefined;
-	/** The host is gone but nobody could take over yet: the next peer to join does. */
-	#handoverDue = false;
-	/** Counts handovers, so a slow host record only announces the latest one. */
-	#handoverCount = 0;
+	readonly #host: HostRole;
 	#joinCount = 0;
 	#closed = false;
 
@@ -136,8 +111,21 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.mode = options.mode;
 		this.#logger = logger;
 		this.#records = options.records;
-		this.#hostPeerId = options.hostPeerId;
-		this.#hostHandoverGraceMs = options.hostHandoverGraceMs;
+		this.#host = new HostRole({
+			hostPeerId: options.hostPeerId,
+			graceMs: options.hostHandoverGraceMs,
+			logger,
+			candidates: () => this.#joinedPeers(),
+			isConnected: (peerId) => this.#peers.has(peerId),
+			record: (peerId) => this.#records.hostChanged(peerId),
+			moved: (from, to) => {
+				for (const peer of this.#joinedPeers()) if (peer.id === from || peer.id === to) this.#writePresence(peer);
+			},
+			announce: (peerId) => {
+				if (this.#closed) return;
+				for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId });
+			},
+		});
 		this.#speakingThresholdDbov = options.speakingThresholdDbov;
 		this.#acquireWorker = options.acquireWorker;
 		this.#lastWorker = media.worker;
@@ -160,7 +148,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		// without its host (everyone left, the SFU restarted): the host gets the
 		// same grace as after a drop, then the role passes on. The host's own
 		// connection (usually the one opening the room) cancels this at once.
-		room.#startHandoverGrace();
+		room.#host.away();
 		logger.info({ worker: room.worker.index, host: options.hostPeerId }, "room opened");
 		return room;
 	}
@@ -194,7 +182,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	get hostPeerId(): string | undefined {
-		return this.#hostPeerId;
+		return this.#host.peerId;
 	}
 
 	get records(): RoomRecords {
@@ -203,8 +191,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	status(): RoomStatus {
 		return {
-			hostPeerId: this.#hostPeerId,
-			handoverPending: this.#handoverTimer !== undefined || this.#handoverDue,
+			hostPeerId: this.#host.peerId,
+			handoverPending: this.#host.pending,
 			peers: [...this.#joinedPeers()].map((peer) => this.#presenceOf(peer)),
 		};
 	}
@@ -216,12 +204,8 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#logger.info({ peer: claims.sub }, "peer reconnected; closing its previous connection");
 			this.#removePeer(existing, "replaced");
 		}
-		if (claims.sub === this.#hostPeerId) {
-			// The host came back (or opened the room) within its grace period: it keeps the role.
-			clearTimeout(this.#handoverTimer);
-			this.#handoverTimer = undefined;
-			this.#handoverDue = false;
-		}
+		// The host came back (or opened the room) within its grace period: it keeps the role.
+		this.#host.connected(claims.sub);
 		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport));
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
@@ -252,7 +236,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.protoo.on("close", () => {
 			if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "dropped");
 		});
-		this.#logger.info({ peer: peer.id, host: peer.id === this.#hostPeerId }, "peer connected");
+		this.#logger.info({ peer: peer.id, host: this.#host.is(peer.id) }, "peer connected");
 		// The first connection makes the room occupied; later ones rely on the heartbeat.
 		if (this.#peers.size === 1) void this.#records.occupied();
 		this.emit("peersChanged");
@@ -268,7 +252,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (!this.#peers.has(peerId)) return false;
 		// Revoke first, so a reconnect racing the kick is refused at the door.
 		// Memory has it at once; Redis gets a bounded wait, so a kick never hangs on it.
-		await settleWithin(this.#records.revoke(peerId), hostRecordWaitMs);
+		await settleWithin(this.#records.revoke(peerId), recordWaitMs);
 		// Look again: while Redis answered, the peer may have left or reconnected.
 		const target = this.#peers.get(peerId);
 		if (!target) return true;
@@ -292,8 +276,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		clearTimeout(this.#handoverTimer);
-		this.#handoverTimer = undefined;
+		this.#host.close();
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
 		this.#protooRoom.close();
@@ -400,66 +383,14 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.close();
 			return;
 		}
-		if (this.#closed || peer.id !== this.#hostPeerId || departure === "replaced") return;
+		if (this.#closed || !this.#host.is(peer.id) || departure === "replaced") return;
 		// Maybe a reload: give the host time to come back with the same peer id.
-		if (departure === "dropped") this.#startHandoverGrace();
-		else this.#handOver();
-	}
-
-	/**
-	 * The host is not connected: hand the role over unless it connects within
-	 * the grace period (addPeer cancels this when it does). With no grace,
-	 * at once.
-	 */
-	#startHandoverGrace(): void {
-		clearTimeout(this.#handoverTimer);
-		this.#handoverTimer = undefined;
-		if (this.#hostHandoverGraceMs <= 0) {
-			this.#handOver();
-			return;
-		}
-		this.#handoverTimer = setTimeout(() => {
-			this.#handoverTimer = undefined;
-			const host = this.#hostPeerId;
-			if (!this.#closed && (host === undefined || !this.#peers.has(host))) this.#handOver();
-		}, this.#hostHandoverGraceMs);
-		this.#handoverTimer.unref();
-	}
-
-	/**
-	 * Give the host role to the longest-present joined peer; if nobody has
-	 * joined, to whoever joins next. The room acts on the new host at once;
-	 * peers hear `hostChanged` once Redis has the new host key (bounded by
-	 * hostRecordWaitMs), so a client that opens the API's lobby socket on
-	 * that notification is already host there.
-	 */
-	#handOver(): void {
-		let next: Peer | undefined;
-		for (const candidate of this.#joinedPeers()) {
-			if (next === undefined || (candidate.joinOrder ?? 0) < (next.joinOrder ?? 0)) next = candidate;
-		}
-		if (!next) {
-			this.#handoverDue = true;
-			return;
-		}
-		this.#handoverDue = false;
-		const previous = this.#hostPeerId;
-		const nextId = next.id;
-		this.#hostPeerId = nextId;
-		const handover = ++this.#handoverCount;
-		this.#logger.info({ from: previous, to: nextId }, "host role handed over");
-		for (const peer of this.#joinedPeers()) {
-			if (peer.id === previous || peer.id === nextId) this.#writePresence(peer);
-		}
-		void settleWithin(this.#records.hostChanged(nextId), hostRecordWaitMs).then(() => {
-			// A later handover announces itself.
-			if (this.#closed || handover !== this.#handoverCount) return;
-			for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId: nextId });
-		});
+		if (departure === "dropped") this.#host.away();
+		else this.#host.gone();
 	}
 
 	#roleOf(peer: Peer): PeerRole {
-		return peer.id === this.#hostPeerId ? "host" : "guest";
+		return this.#host.is(peer.id) ? "host" : "guest";
 	}
 
 	#infoOf(peer: Peer): PeerInfo {
@@ -537,7 +468,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				return this.#setConsumerPreferredLayers(peer, validateRequest(method, data));
 			case "kickPeer": {
 				const { peerId } = validateRequest(method, data);
-				if (peer.id !== this.#hostPeerId) throw new SignalingError("forbidden", "only the host can remove someone");
+				if (!this.#host.is(peer.id)) throw new SignalingError("forbidden", "only the host can remove someone");
 				if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
 				if (!this.#peers.has(peerId)) throw new SignalingError("not-found", "no such peer in this room");
 				await this.kick(peerId);
@@ -630,9 +561,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		peer.markJoined(rtpCapabilities, ++this.#joinCount);
 		// The host left while nobody else had joined: the first to join takes over.
-		if (this.#handoverDue && (this.#hostPeerId === undefined || !this.#peers.has(this.#hostPeerId))) {
-			this.#handOver();
-		}
+		this.#host.joined();
 		this.#writePresence(peer);
 		const others = [...this.#joinedPeers(peer)];
 		const info = this.#infoOf(peer);
