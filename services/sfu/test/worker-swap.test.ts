@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { redisKeys, type ServerRequests } from "@mindmeet/protocol";
+import { WorkerUnavailableError } from "../src/workers/worker-pool.ts";
 import {
 	connectPeer,
 	createRoom,
@@ -174,4 +175,19 @@ test("a peer that connected after the worker died is not told mediaReset and joi
 	ana.close();
 	bia.close();
 	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room closes once empty");
+});
+
+// Closes the rig's worker pool: keep it last in this file.
+test("when no worker can come (the pool is closed), the room closes instead of waiting for ever", async () => {
+	const room = await createRoom(rig);
+	const ana = await connectPeer(rig, room, { name: "Ana", role: "host" });
+	await enterWithMic(ana, 1212);
+	rig.sfu.workers.close();
+	await ana.closedEvent();
+	assert.ok(!ana.notifications.some((n) => n.method === "mediaReset"), "nothing to rebuild on");
+	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room is forgotten");
+	await assert.rejects(
+		rig.sfu.workers.waitForLive(() => 0, 10_000),
+		(error: unknown) => error instanceof WorkerUnavailableError,
+	);
 });
