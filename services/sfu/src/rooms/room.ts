@@ -701,13 +701,16 @@ export class Room extends EventEmitter<RoomEvents> {
 			text: checked,
 			sentAt: Date.now(),
 		};
-		// Stored before it is broadcast, so a join reading the history in
-		// between finds it there or holds it (see #join); a Redis failure is
-		// logged and the message is delivered anyway.
-		await this.#records.appendChat(message);
+		// Into the history (memory, synchronously) and out to everyone in one
+		// step, with no await in between: a join reads the history and starts
+		// hearing chat in one step too (see #join), so it gets each message
+		// once, in its page or after it. The Redis copy is awaited after; a
+		// failure there is logged and changes nothing for the call.
+		const stored = this.#records.appendChat(message);
 		for (const other of this.#peers.values()) {
 			if (other.hearsChat) other.deliverChat(message);
 		}
+		await stored;
 		// Never the text: logs are not a place for what people say.
 		this.#logger.debug({ peer: peer.id, message: message.id, length: checked.length }, "chat message");
 		return { message };
