@@ -35,9 +35,12 @@ for (const [name, command, args] of steps) {
 }
 
 const pattern = process.argv[2];
-const files = globSync(["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"], {
-	cwd: repoRoot,
-})
+const files = globSync(
+	["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "web/test/**/*.test.ts", "test/**/*.test.ts"],
+	{
+		cwd: repoRoot,
+	},
+)
 	.filter((file) => !pattern || file.includes(pattern))
 	.sort();
 

@@ -139,7 +139,11 @@ function nft(args: string[], input?: string): string {
 		if (failure.code === "ENOENT") {
 			throw new Error("nft is not installed: apt-get install nftables (network fault tests need it)");
 		}
-		throw new Error(`nft ${args.join(" ")} failed: ${failure.stderr?.trim() || failure.message}`);
+		const said = failure.stderr?.trim() || failure.message;
+		const hint = /not permitted|permission denied/i.test(said)
+			? " (changing nftables rules needs root or CAP_NET_ADMIN: run the fault tests as root)"
+			: "";
+		throw new Error(`nft ${args.join(" ")} failed: ${said}${hint}`);
 	}
 }
 

@@ -20,10 +20,11 @@ import { icePlugin } from "./ice/plugin.ts";
 import { lobbyPlugin } from "./lobby/plugin.ts";
 import { openApiDocument, openApiPlugin } from "./openapi.ts";
 import { type ApiRedis, describeError, logAvailability } from "./redis.ts";
+import { renewalPlugin } from "./renewal/plugin.ts";
 import { RoomAuthorizer } from "./room-auth.ts";
 import { roomsPlugin } from "./rooms/plugin.ts";
 import { sfuProxyPlugin } from "./sfu-proxy/plugin.ts";
-import { tokenMinter } from "./tokens.ts";
+import { tokenIssuer, tokenMinter } from "./tokens.ts";
 import { webPlugin } from "./web/plugin.ts";
 
 export type { ApiConfig } from "./config.ts";
@@ -120,7 +121,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	app.addHook("onClose", async () => hub.close());
 	const verifier = new TokenVerifier(redisPublicKeyStore(redis));
 	const auth = new RoomAuthorizer(redis, verifier);
-	const mintToken = tokenMinter(signer, verifier);
+	const issueToken = tokenIssuer(signer, verifier);
+	const mintToken = tokenMinter(issueToken);
 
 	await app.register(fastifyWebsocket, {
 		options: {
@@ -147,9 +149,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		guestTokenTtl: config.guestTokenTtl,
 		isShuttingDown: () => shuttingDown,
 	});
+	await app.register(renewalPlugin, {
+		auth,
+		issueToken,
+		hostTokenTtl: config.hostTokenTtl,
+		guestTokenTtl: config.guestTokenTtl,
+		renewalsPerMinute: config.tokenRenewalsPerMinute,
+	});
 	await app.register(icePlugin, { auth, turn: config.turn });
 	await app.register(adminPlugin, { redis, adminToken: config.adminToken });
-	await app.register(sfuProxyPlugin, { redis });
+	await app.register(sfuProxyPlugin, { redis, pingIntervalMs: config.signalingPingInterval * 1000 });
 	await app.register(openApiPlugin);
 	await app.register(webPlugin, { webDist: config.webDist });
 

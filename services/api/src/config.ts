@@ -17,6 +17,11 @@
  *                           the admin API, and production (NODE_ENV=production) refuses to start
  *   TURN_URLS=              comma-separated turn:/turns:/stun: URLs handed to browsers; empty = no TURN
  *   TURN_SECRET=            coturn's static-auth-secret; required when TURN_URLS is set
+ *   SIGNALING_PING_INTERVAL=15  seconds between pings of each proxied signaling socket (/sfu/:nodeId);
+ *                           one that misses a ping is cut (at most about twice this after its network
+ *                           vanished), so the SFU drops the peer instead of keeping a ghost in the call
+ *   TOKEN_RENEWALS_PER_MINUTE=10  token renewals (POST /api/rooms/:roomId/token) one peer may make per
+ *                           minute, per API instance; clients renew at half a token's life, plus reconnects
  *   LOG_LEVEL=info          fatal, error, warn, info, debug, trace, silent
  *   NODE_ENV=development
  */
@@ -57,6 +62,18 @@ export interface ApiConfig {
 	adminToken: string | undefined;
 	/** TURN relay handed to browsers, or undefined when none is configured. */
 	turn: TurnConfig | undefined;
+	/**
+	 * Seconds between pings of each proxied signaling socket. A browser whose
+	 * network vanished sends no close: without pings its socket (and its place
+	 * in the call) would linger until TCP gives up, many minutes later.
+	 */
+	signalingPingInterval: number;
+	/**
+	 * Token renewals one peer may make per minute (per API instance). A client
+	 * renews at half its token's life and after reconnects, so a handful is
+	 * plenty; the bound keeps a stolen-but-valid token from minting in a loop.
+	 */
+	tokenRenewalsPerMinute: number;
 	logLevel: LogLevel;
 	nodeEnv: string;
 }
@@ -193,6 +210,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		trustProxy: boolean(env, "TRUST_PROXY", false),
 		adminToken: adminToken(env, nodeEnv === "production"),
 		turn: turn(env),
+		signalingPingInterval: integer(env, "SIGNALING_PING_INTERVAL", 15, 1, 3_600),
+		tokenRenewalsPerMinute: integer(env, "TOKEN_RENEWALS_PER_MINUTE", 10, 1, 100_000),
 		logLevel: logLevel as LogLevel,
 		nodeEnv,
 	};

@@ -63,3 +63,84 @@ export async function pickLeastLoadedNode(redis: ApiRedis, now = Date.now()): Pr
 export async function readNode(redis: ApiRedis, nodeId: string): Promise<SfuNodeStatus | undefined> {
 	return parseNodeStatus(await redis.hGet(redisKeys.sfuNodes, nodeId));
 }
+
+/**
+ * Compare-and-set of a room's record, keeping its TTL (the SFU manages the
+ * room's lifetime; re-placing must neither extend nor shorten it). The whole
+ * JSON is compared, not re-encoded in Lua, so fields this code does not know
+ * survive byte for byte. Answers the record in place afterwards: ARGV[2] when
+ * this call wrote it, the other writer's record when someone changed it first,
+ * nil when the room is gone (a re-placement never brings a room back).
+ * KEYS: room. ARGV: expected JSON, new JSON.
+ */
+const compareAndSetScript = `
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+if current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return ARGV[2]
+`;
+
+/** Where a room's media is: a live node (and the dead one it was moved from, if it was), or none live right now. */
+export interface Placement {
+	node: SfuNodeStatus | undefined;
+	movedFrom?: string;
+}
+
+/** Tries before giving up when the record keeps changing under us (another instance, the SFU refreshing it). */
+const maxPlacementAttempts = 3;
+
+/** The record's JSON as an object (every field, known or not) and its node; undefined when unreadable. */
+function parseRecord(
+	json: string | null | undefined,
+): { fields: Record<string, unknown>; sfuNode: string } | undefined {
+	if (!json) return undefined;
+	try {
+		const fields = JSON.parse(json) as unknown;
+		if (typeof fields !== "object" || fields === null || Array.isArray(fields)) return undefined;
+		const { sfuNode } = fields as { sfuNode?: unknown };
+		return typeof sfuNode === "string" ? { fields: fields as Record<string, unknown>, sfuNode } : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The live node of a room whose record names `recordedNode`: that node while
+ * its heartbeat is recent (one read); otherwise the least-loaded live node,
+ * written into the record atomically so that every API instance sends the
+ * room's people to the same place: an instance that loses the race follows
+ * the winner. `{ node: undefined }` when no node is live (try again later) or
+ * the room is gone.
+ */
+export async function placeRoom(
+	redis: ApiRedis,
+	roomId: string,
+	recordedNode: string,
+	now = Date.now(),
+): Promise<Placement> {
+	const recorded = await readNode(redis, recordedNode);
+	if (recorded && isLive(recorded, now)) return { node: recorded };
+
+	let json = await redis.get(redisKeys.room(roomId));
+	for (let attempt = 0; attempt < maxPlacementAttempts; attempt++) {
+		const record = parseRecord(json);
+		if (!json || !record) return { node: undefined };
+		if (record.sfuNode !== recordedNode) {
+			// Moved since the caller read it: follow it if that node is live.
+			const current = await readNode(redis, record.sfuNode);
+			if (current && isLive(current, now)) return { node: current, movedFrom: recordedNode };
+		}
+		const candidate = await pickLeastLoadedNode(redis, now);
+		if (!candidate) return { node: undefined };
+		const replacement = JSON.stringify({ ...record.fields, sfuNode: candidate.id });
+		const result = await redis.eval(compareAndSetScript, {
+			keys: [redisKeys.room(roomId)],
+			arguments: [json, replacement],
+		});
+		if (typeof result !== "string") return { node: undefined };
+		if (result === replacement) return { node: candidate, movedFrom: recordedNode };
+		json = result;
+	}
+	return { node: undefined };
+}

@@ -21,7 +21,21 @@ describe("loadApiConfig", () => {
 		assert.equal(config.trustProxy, false);
 		assert.equal(config.adminToken, undefined);
 		assert.equal(config.turn, undefined);
+		assert.equal(config.signalingPingInterval, 15);
+		assert.equal(config.tokenRenewalsPerMinute, 10);
 		assert.equal(config.logLevel, "info");
+	});
+
+	test("signaling ping interval and renewal limit: whole numbers in range, named when wrong", () => {
+		const config = loadApiConfig({ ...redis, SIGNALING_PING_INTERVAL: "5", TOKEN_RENEWALS_PER_MINUTE: "3" });
+		assert.equal(config.signalingPingInterval, 5);
+		assert.equal(config.tokenRenewalsPerMinute, 3);
+		for (const bad of ["0", "-1", "1.5", "soon", "3601"]) {
+			assert.throws(() => loadApiConfig({ ...redis, SIGNALING_PING_INTERVAL: bad }), /SIGNALING_PING_INTERVAL/);
+		}
+		for (const bad of ["0", "ten", "100001"]) {
+			assert.throws(() => loadApiConfig({ ...redis, TOKEN_RENEWALS_PER_MINUTE: bad }), /TOKEN_RENEWALS_PER_MINUTE/);
+		}
 	});
 
 	test("lobby, proxy, admin and TURN settings", () => {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
 	type CreateRoomResponse,
 	type KnockResponse,
+	type LobbyGuestEvent,
 	type RoomPresence,
 	redisKeys,
 	type SfuNodeStatus,
@@ -78,7 +79,7 @@ export async function clearNodes(redis: ApiRedisClient): Promise<void> {
 }
 
 /** Listen on a free port (for real WebSocket clients) and return the ws:// base URL. */
-export async function listen(api: TestApi): Promise<string> {
+export async function listen(api: Pick<TestApi, "app">): Promise<string> {
 	await api.app.listen({ port: 0, host: "127.0.0.1" });
 	const address = api.app.server.address();
 	if (!address || typeof address !== "object") throw new Error("the API is not listening on a TCP port");
@@ -94,7 +95,7 @@ export async function createRoom(api: TestApi, hostName = "Host"): Promise<Creat
 
 /** Knock through the API; `remoteAddress` picks the client address the rate limit counts. */
 export async function knock(
-	api: TestApi,
+	api: Pick<TestApi, "app">,
 	roomId: string,
 	name: string,
 	remoteAddress = "127.0.0.1",
@@ -110,7 +111,13 @@ export async function knock(
 }
 
 /** Admit or deny a knock with a bearer token. */
-export function decide(api: TestApi, roomId: string, knockId: string, decision: "admit" | "deny", token: string) {
+export function decide(
+	api: Pick<TestApi, "app">,
+	roomId: string,
+	knockId: string,
+	decision: "admit" | "deny",
+	token: string,
+) {
 	return api.app.inject({
 		method: "POST",
 		url: `/api/rooms/${roomId}/knocks/${knockId}/${decision}`,
@@ -203,4 +210,35 @@ export async function addPresence(
 	const full: RoomPresence = { name: "Someone", role: "guest", joinedAt: Date.now(), producers: [], ...presence };
 	await redis.hSet(redisKeys.roomPeers(roomId), full.peerId, JSON.stringify(full));
 	return full;
+}
+
+/** Knock, wait and get admitted by the host: the guest's peer id and token, as the browser would hold them. */
+export async function admitGuest(
+	api: TestApi,
+	base: string,
+	roomId: string,
+	hostToken: string,
+	name = "Guest",
+): Promise<{ peerId: string; token: string }> {
+	const k = await knock(api, roomId, name);
+	const wait = watchSocket<LobbyGuestEvent>(
+		`${base}/api/rooms/${roomId}/knocks/${k.knockId}/wait?secret=${encodeURIComponent(k.knockSecret)}`,
+	);
+	const waiting = await wait.next();
+	if (waiting.type !== "waiting") throw new Error(`expected waiting, got ${waiting.type}`);
+	const admit = await decide(api, roomId, k.knockId, "admit", hostToken);
+	if (admit.statusCode !== 200) throw new Error(`admit answered ${admit.statusCode}: ${admit.body}`);
+	const answer = await wait.next();
+	if (answer.type !== "admitted") throw new Error(`expected admitted, got ${answer.type}`);
+	await wait.closed;
+	return { peerId: answer.peerId, token: answer.token };
+}
+
+/** `POST /api/rooms/:roomId/token` with the token as bearer (none when undefined). */
+export function renewToken(api: Pick<TestApi, "app">, roomId: string, token: string | undefined) {
+	return api.app.inject({
+		method: "POST",
+		url: `/api/rooms/${roomId}/token`,
+		headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+	});
 }

@@ -6,10 +6,16 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import type { CreateRoomResponse, KnockResponse, LobbyGuestEvent, LobbyHostEvent } from "@mindmeet/protocol";
+import type {
+	CreateRoomResponse,
+	KnockResponse,
+	LobbyGuestEvent,
+	LobbyHostEvent,
+	RenewTokenResponse,
+} from "@mindmeet/protocol";
 import { pino } from "pino";
 import WebSocket from "ws";
-import { registerNode, startTestApi, type TestApi, watchSocket } from "./helpers.ts";
+import { addPresence, registerNode, renewToken, startTestApi, type TestApi, watchSocket } from "./helpers.ts";
 
 describe("logging", () => {
 	const lines: string[] = [];
@@ -69,6 +75,12 @@ describe("logging", () => {
 		assert.ok(answer.type === "admitted");
 		const guestToken = answer.token;
 		await guest.closed;
+		// Renewal: the old token goes in a header, the new one comes back in the body; neither is logged.
+		await addPresence(api.redis, roomId, { peerId: answer.peerId, name: "Guest Person" });
+		const renewed = await renewToken(api, roomId, guestToken);
+		assert.equal(renewed.statusCode, 200);
+		const renewedToken = renewed.json<RenewTokenResponse>().token;
+		await renewToken(api, roomId, secret);
 		// Refusals carrying secrets: a wrong knock secret, a bad bearer, a wrong admin token.
 		await api.app.inject({
 			method: "DELETE",
@@ -97,10 +109,12 @@ describe("logging", () => {
 		assert.ok(lines.length > 10, "the API logged its requests");
 		assert.ok(lines.some((line) => line.includes(`"path":"/api/rooms/${roomId}"`)));
 		assert.ok(lines.some((line) => line.includes('"msg":"knock admitted"')));
+		assert.ok(lines.some((line) => line.includes('"msg":"token renewed"')));
 		for (const line of lines) {
 			assert.doesNotMatch(line, new RegExp(secret), line);
 			assert.ok(!line.includes(hostToken), "host token in the log");
 			assert.ok(!line.includes(guestToken), "guest token in the log");
+			assert.ok(!line.includes(renewedToken), "renewed token in the log");
 			assert.ok(!line.includes(knockSecret), "knock secret in the log");
 			assert.doesNotMatch(line, /Zelda|Guest Person/, line);
 			assert.doesNotMatch(line, /"headers"|authorization|cookie/i, line);

@@ -40,6 +40,7 @@ describe("OpenAPI document", () => {
 			["/api/rooms/{roomId}/knocks/{knockId}/deny", "post"],
 			["/api/rooms/{roomId}/lobby", "get"],
 			["/api/rooms/{roomId}/ice-servers", "get"],
+			["/api/rooms/{roomId}/token", "post"],
 			["/api/admin/rooms", "get"],
 			["/api/admin/rooms/{roomId}", "get"],
 			["/api/admin/rooms/{roomId}", "delete"],
@@ -66,6 +67,7 @@ describe("OpenAPI document", () => {
 			for (const operation of Object.values(methods)) assert.deepEqual(operation.security, [{ adminToken: [] }]);
 		}
 		assert.deepEqual(doc.paths["/api/rooms/{roomId}/knocks/{knockId}/admit"]?.post?.security, [{ roomToken: [] }]);
+		assert.deepEqual(doc.paths["/api/rooms/{roomId}/token"]?.post?.security, [{ roomToken: [] }]);
 	});
 
 	test("page routes and the removed direct join are not in it", () => {

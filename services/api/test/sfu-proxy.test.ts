@@ -8,10 +8,22 @@ import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import {
+	limits,
+	type RoomInfo,
+	redisKeys,
+	roomIdAlphabet,
+	roomIdLength,
+	type StoredRoom,
+	sfuNodeStaleMs,
+} from "@mindmeet/protocol";
 import { freePort } from "@mindmeet/testing/ports";
+import { customAlphabet } from "nanoid";
 import WebSocket, { WebSocketServer } from "ws";
+import type { ApiRedis } from "../src/redis.ts";
+import { placeRoom } from "../src/sfu-nodes.ts";
 import { maxPendingMessages } from "../src/sfu-proxy/plugin.ts";
-import { registerNode, startTestApi, type TestApi } from "./helpers.ts";
+import { eventually, registerNode, startTestApi, type TestApi } from "./helpers.ts";
 
 interface Upstream {
 	server: WebSocketServer;
@@ -20,12 +32,22 @@ interface Upstream {
 	connections: { url: string; protocol: string; socket: WebSocket }[];
 }
 
-async function startUpstream(): Promise<Upstream> {
+interface UpstreamOptions {
+	/** false: a node that stopped answering pings (hung, or its network vanished). */
+	autoPong?: boolean;
+	/** Refuse every upgrade with this HTTP status (an SFU that cannot decide answers 503). */
+	refuseWith?: number;
+}
+
+async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
 	const port = await freePort();
+	const { refuseWith } = options;
 	const server = new WebSocketServer({
 		port,
 		host: "127.0.0.1",
+		autoPong: options.autoPong ?? true,
 		handleProtocols: (protocols) => (protocols.has("protoo") ? "protoo" : false),
+		...(refuseWith === undefined ? {} : { verifyClient: (_info, done) => done(false, refuseWith) }),
 	});
 	await once(server, "listening");
 	const upstream: Upstream = { server, port, connections: [] };
@@ -35,29 +57,39 @@ async function startUpstream(): Promise<Upstream> {
 			const text = data.toString();
 			if (text === "close-4403") socket.close(4403, "x");
 			else if (text === "vanish") socket.terminate();
+			else if (text.startsWith("big:")) socket.send("s".repeat(Number(text.slice(4))));
 			else socket.send(isBinary ? data : `echo:${text}`, { binary: isBinary });
 		});
 	});
 	return upstream;
 }
 
-/** Queue every message and the close of a client socket, so none is missed between awaits. */
+/**
+ * Queue every message and the close of a client socket, so none is missed
+ * between awaits; a message awaited after (or across) the close rejects.
+ */
 function watch(socket: WebSocket) {
 	const queue: string[] = [];
-	const waiters: ((message: string) => void)[] = [];
+	const waiters: { resolve: (message: string) => void; reject: (error: Error) => void }[] = [];
+	let closedWith: { code: number; reason: string } | undefined;
 	socket.on("message", (data) => {
 		const waiter = waiters.shift();
-		if (waiter) waiter(data.toString());
+		if (waiter) waiter.resolve(data.toString());
 		else queue.push(data.toString());
 	});
 	const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-		socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+		socket.on("close", (code, reason) => {
+			closedWith = { code, reason: reason.toString() };
+			for (const waiter of waiters.splice(0)) waiter.reject(new Error(`socket closed (${code}) before the message`));
+			resolve(closedWith);
+		}),
 	);
 	socket.on("error", () => {});
 	const next = (): Promise<string> => {
 		const queued = queue.shift();
 		if (queued !== undefined) return Promise.resolve(queued);
-		return new Promise((resolve) => waiters.push(resolve));
+		if (closedWith) return Promise.reject(new Error(`socket closed (${closedWith.code}) before the message`));
+		return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
 	};
 	return { next, closed };
 }
@@ -68,7 +100,8 @@ describe("sfu proxy byte pipe (a plain ws server stands in for the SFU node)", {
 	let base: string;
 
 	before(async () => {
-		api = await startTestApi();
+		// Pings every second: the liveness tests below need not wait long; every other client answers them.
+		api = await startTestApi({ SIGNALING_PING_INTERVAL: "1" });
 		upstream = await startUpstream();
 		await registerNode(api.redis, { id: "pipe-node", signalingUrl: `ws://127.0.0.1:${upstream.port}` });
 		await api.app.listen({ port: 0, host: "127.0.0.1" });
@@ -188,5 +221,267 @@ describe("sfu proxy byte pipe (a plain ws server stands in for the SFU node)", {
 			for (const socket of held) socket.destroy();
 			silent.close();
 		}
+	});
+	test("server→client frames up to serverMessageMaxBytes pass (well above the client→server limit)", async () => {
+		const client = new WebSocket(`${base}/sfu/pipe-node?token=big`, "protoo");
+		const seen = watch(client);
+		await once(client, "open");
+		const size = limits.signalingMessageMaxBytes * 4;
+		client.send(`big:${size}`);
+		assert.equal((await seen.next()).length, size);
+		client.send(`big:${limits.serverMessageMaxBytes}`);
+		assert.equal((await seen.next()).length, limits.serverMessageMaxBytes);
+		client.close(1000);
+		await seen.closed;
+	});
+
+	test("a server frame above serverMessageMaxBytes cuts the connection with 1011 (never a refusal)", async () => {
+		const client = new WebSocket(`${base}/sfu/pipe-node?token=huge`, "protoo");
+		const seen = watch(client);
+		await once(client, "open");
+		client.send(`big:${limits.serverMessageMaxBytes + 1}`);
+		assert.deepEqual(await seen.closed, { code: 1011, reason: "media server connection lost" });
+	});
+
+	test("client→server frames stay at signalingMessageMaxBytes: one byte more closes with 1009", async () => {
+		const client = new WebSocket(`${base}/sfu/pipe-node?token=toobig`, "protoo");
+		const seen = watch(client);
+		await once(client, "open");
+		const exact = "c".repeat(limits.signalingMessageMaxBytes);
+		client.send(exact);
+		assert.equal(await seen.next(), `echo:${exact}`);
+		const connection = upstream.connections.find((c) => c.url === "/?token=toobig");
+		assert.ok(connection);
+		const upstreamClosed = once(connection.socket, "close");
+		client.send(`${exact}c`);
+		assert.equal((await seen.closed).code, 1009);
+		// The SFU sees the peer go.
+		await upstreamClosed;
+	});
+
+	test("a browser that stops answering pings is cut, and so is its upstream (the SFU sees the peer drop)", async () => {
+		const client = new WebSocket(`${base}/sfu/pipe-node?token=ghost`, "protoo", { autoPong: false });
+		const seen = watch(client);
+		let pings = 0;
+		client.on("ping", () => pings++);
+		await once(client, "open");
+		client.send("hello");
+		assert.equal(await seen.next(), "echo:hello");
+		const connection = upstream.connections.find((c) => c.url === "/?token=ghost");
+		assert.ok(connection);
+		const upstreamClosed = once(connection.socket, "close");
+		// Terminated without a closing handshake: the client sees an abnormal closure.
+		assert.equal((await seen.closed).code, 1006);
+		assert.ok(pings >= 1, "it was pinged before being cut");
+		const [code] = (await upstreamClosed) as [number];
+		assert.equal(code, 1001);
+	});
+
+	test("a browser that answers pings stays connected across several of them", async () => {
+		const client = new WebSocket(`${base}/sfu/pipe-node?token=alive`, "protoo");
+		const seen = watch(client);
+		let pings = 0;
+		client.on("ping", () => pings++);
+		await once(client, "open");
+		await eventually(() => pings >= 3, "three pings", 1_200);
+		assert.equal(client.readyState, WebSocket.OPEN);
+		client.send("still here");
+		assert.equal(await seen.next(), "echo:still here");
+		client.close(1000);
+		await seen.closed;
+	});
+
+	test("a node that stops answering pings is cut: the browser gets 1011 and retries", async () => {
+		const mute = await startUpstream({ autoPong: false });
+		try {
+			await registerNode(api.redis, { id: "mute-node", signalingUrl: `ws://127.0.0.1:${mute.port}` });
+			const client = new WebSocket(`${base}/sfu/mute-node?token=abc`, "protoo");
+			const seen = watch(client);
+			await once(client, "open");
+			assert.deepEqual(await seen.closed, { code: 1011, reason: "media server connection lost" });
+		} finally {
+			for (const c of mute.server.clients) c.terminate();
+			mute.server.close();
+		}
+	});
+
+	test("a node that refuses the upgrade with 503 (cannot decide) → 1011, not a refusal", async () => {
+		const busy = await startUpstream({ refuseWith: 503 });
+		try {
+			await registerNode(api.redis, { id: "busy-node", signalingUrl: `ws://127.0.0.1:${busy.port}` });
+			const client = new WebSocket(`${base}/sfu/busy-node?token=abc`, "protoo");
+			const seen = watch(client);
+			assert.deepEqual(await seen.closed, { code: 1011, reason: "media server unreachable" });
+		} finally {
+			busy.server.close();
+		}
+	});
+});
+
+const newRoomId = customAlphabet(roomIdAlphabet, roomIdLength);
+
+describe("sfu proxy: the room goes to a live node", { timeout: 60_000 }, () => {
+	let api: TestApi;
+	let a: Upstream;
+	let b: Upstream;
+	let base: string;
+
+	const staleAt = () => Date.now() - sfuNodeStaleMs - 5_000;
+
+	before(async () => {
+		api = await startTestApi();
+		a = await startUpstream();
+		b = await startUpstream();
+		await api.app.listen({ port: 0, host: "127.0.0.1" });
+		const address = api.app.server.address();
+		assert.ok(address && typeof address === "object");
+		base = `ws://127.0.0.1:${address.port}`;
+	});
+	after(async () => {
+		await api?.close();
+		for (const upstream of [a, b]) {
+			for (const client of upstream?.server.clients ?? []) client.terminate();
+			upstream?.server.close();
+		}
+	});
+
+	/** Node A stale (its heartbeat is gone), node B live; a room recorded on `on`, with a 600 s TTL. */
+	async function setup(on: string): Promise<StoredRoom> {
+		await api.redis.del(redisKeys.sfuNodes);
+		await registerNode(api.redis, { id: "node-a", signalingUrl: `ws://127.0.0.1:${a.port}`, heartbeatAt: staleAt() });
+		await registerNode(api.redis, { id: "node-b", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 7 });
+		const room: StoredRoom = {
+			id: newRoomId(),
+			mode: "video",
+			hostName: "Ana Ção 🎉",
+			createdAt: Date.now(),
+			sfuNode: on,
+			hostPeerId: "host-peer-1",
+		};
+		await api.redis.set(redisKeys.room(room.id), JSON.stringify(room), { EX: 600 });
+		return room;
+	}
+
+	const stored = async (roomId: string) =>
+		JSON.parse((await api.redis.get(redisKeys.room(roomId))) ?? "null") as StoredRoom;
+
+	async function connect(nodeInUrl: string, roomId: string, token: string) {
+		const client = new WebSocket(`${base}/sfu/${nodeInUrl}?roomId=${roomId}&token=${token}`, "protoo");
+		const seen = watch(client);
+		return { client, seen };
+	}
+
+	test("a room whose node is stale is moved to the live node (TTL and every other field kept) and piped there", async () => {
+		const room = await setup("node-a");
+		const { client, seen } = await connect("node-a", room.id, "moved");
+		await once(client, "open");
+		client.send("hi");
+		assert.equal(await seen.next(), "echo:hi");
+		assert.ok(
+			b.connections.some((c) => c.url === `/?roomId=${room.id}&token=moved`),
+			"piped to node B",
+		);
+		assert.ok(!a.connections.some((c) => c.url.includes("token=moved")), "never to the stale node");
+		assert.deepEqual(await stored(room.id), { ...room, sfuNode: "node-b" });
+		const ttl = await api.redis.ttl(redisKeys.room(room.id));
+		assert.ok(ttl > 0 && ttl <= 600, `TTL kept (${ttl})`);
+		client.close(1000);
+		await seen.closed;
+	});
+
+	test("a room on a live node is piped there even when the URL names another node (the room moved)", async () => {
+		const room = await setup("node-b");
+		const { client, seen } = await connect("node-a", room.id, "follow");
+		await once(client, "open");
+		client.send("hi");
+		assert.equal(await seen.next(), "echo:hi");
+		assert.ok(b.connections.some((c) => c.url.includes("token=follow")));
+		assert.equal((await stored(room.id)).sfuNode, "node-b");
+		client.close(1000);
+		await seen.closed;
+	});
+
+	test("no live node: the browser is told to try again later (1013), the record is untouched", async () => {
+		const room = await setup("node-a");
+		await registerNode(api.redis, { id: "node-b", signalingUrl: `ws://127.0.0.1:${b.port}`, heartbeatAt: staleAt() });
+		const { seen } = await connect("node-a", room.id, "none");
+		assert.deepEqual(await seen.closed, { code: 1013, reason: "no media server is available, try again shortly" });
+		assert.deepEqual(await stored(room.id), room);
+	});
+
+	test("an unknown room is piped to the node the URL names, whose SFU refuses it", async () => {
+		await setup("node-a");
+		const { client, seen } = await connect("node-a", "Unknown234", "unknown");
+		await once(client, "open");
+		client.send("hi");
+		assert.equal(await seen.next(), "echo:hi");
+		assert.ok(a.connections.some((c) => c.url.includes("token=unknown")));
+		assert.equal(await api.redis.exists(redisKeys.room("Unknown234")), 0, "nothing created");
+		client.close(1000);
+		await seen.closed;
+	});
+
+	test("GET /api/rooms/:roomId points at the live node, re-placing the room the same way", async () => {
+		const room = await setup("node-a");
+		const res = await api.app.inject({ method: "GET", url: `/api/rooms/${room.id}` });
+		assert.equal(res.statusCode, 200);
+		assert.deepEqual(res.json<RoomInfo>(), { roomId: room.id, mode: "video", sfuUrl: "/sfu/node-b" });
+		assert.equal((await stored(room.id)).sfuNode, "node-b");
+	});
+
+	test("two re-placements at once agree on one node", async () => {
+		const room = await setup("node-a");
+		// Two live nodes with the same load: each call alone could pick either.
+		await registerNode(api.redis, { id: "node-b", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 0 });
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 0 });
+		const placements = await Promise.all(Array.from({ length: 4 }, () => placeRoom(api.redis, room.id, "node-a")));
+		const chosen = (await stored(room.id)).sfuNode;
+		assert.ok(chosen === "node-b" || chosen === "node-c");
+		for (const placement of placements) assert.equal(placement.node?.id, chosen);
+	});
+
+	test("a re-placement that loses the race follows the winner's choice", async () => {
+		const room = await setup("node-b");
+		// node-c is idler, but another instance already moved the room from node-a to node-b.
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 0 });
+		const placement = await placeRoom(api.redis, room.id, "node-a");
+		assert.equal(placement.node?.id, "node-b");
+		assert.equal(placement.movedFrom, "node-a");
+		assert.equal((await stored(room.id)).sfuNode, "node-b");
+	});
+
+	test("a re-placement whose record changed between its read and its write keeps the other writer's node", async () => {
+		const room = await setup("node-a");
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}`, peers: 50 });
+		// The real client, with another instance's re-placement (to node-c) landing right after our read of the record.
+		let raced = false;
+		const racing = new Proxy<ApiRedis>(api.redis, {
+			get(target, property) {
+				if (property === "get") {
+					return async (key: string) => {
+						const value = await target.get(key);
+						if (key === redisKeys.room(room.id) && !raced) {
+							raced = true;
+							await api.redis.set(key, JSON.stringify({ ...room, sfuNode: "node-c" }), { KEEPTTL: true });
+						}
+						return value;
+					};
+				}
+				const value: unknown = Reflect.get(target, property, target);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		const placement = await placeRoom(racing, room.id, "node-a");
+		assert.ok(raced);
+		assert.equal(placement.node?.id, "node-c", "follows the winner, not its own (idler) pick");
+		assert.equal((await stored(room.id)).sfuNode, "node-c");
+	});
+
+	test("a room that ended meanwhile is not re-created by a re-placement", async () => {
+		const room = await setup("node-a");
+		await api.redis.del(redisKeys.room(room.id));
+		const placement = await placeRoom(api.redis, room.id, "node-a");
+		assert.equal(placement.node, undefined);
+		assert.equal(await api.redis.exists(redisKeys.room(room.id)), 0);
 	});
 });

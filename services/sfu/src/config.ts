@@ -37,6 +37,22 @@ export interface SfuConfig {
 	 * Lower values catch quieter voices and more background noise.
 	 */
 	speakingThresholdDbov: number;
+	/**
+	 * SFU_HEARTBEAT_SECONDS (default 5, from 0.1 to 5): how often the node
+	 * publishes itself in Redis, refreshes its rooms' TTLs and writes back
+	 * rooms Redis lost. At most 5 s: the API treats a node silent for 15 s as
+	 * gone. Tests shorten it.
+	 */
+	heartbeatIntervalMs: number;
+	/**
+	 * SIGNALING_KEEPALIVE_SECONDS (default 10) and
+	 * SIGNALING_KEEPALIVE_GRACE_SECONDS (default 10): a signaling connection
+	 * is pinged after this much silence and dropped if the ping goes
+	 * unanswered for the grace period, so a client whose network vanished
+	 * leaves the room within about 20 s. Tests shorten them.
+	 */
+	keepaliveIntervalMs: number;
+	keepaliveGraceMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -103,5 +119,8 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		roomGraceMs: seconds(env, "ROOM_GRACE_SECONDS", 60, 0.1, 86_400),
 		// mediasoup's AudioLevelObserver takes whole dBov from -127 (silence) to 0 (loudest).
 		speakingThresholdDbov: signedInteger(env, "SPEAKING_THRESHOLD_DBOV", -55, -127, 0),
+		heartbeatIntervalMs: seconds(env, "SFU_HEARTBEAT_SECONDS", 5, 0.1, 5),
+		keepaliveIntervalMs: seconds(env, "SIGNALING_KEEPALIVE_SECONDS", 10, 0.1, 600),
+		keepaliveGraceMs: seconds(env, "SIGNALING_KEEPALIVE_GRACE_SECONDS", 10, 0.1, 600),
 	};
 }

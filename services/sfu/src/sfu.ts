@@ -19,6 +19,9 @@ export type SfuRedis = RoomStore &
 		set(key: string, value: string, options: { EX: number } | { expiration: "KEEPTTL" }): Promise<unknown>;
 		/** A second connection with the same options, for the command subscription. */
 		duplicate(): CommandSubscriber;
+		/** "ready": connected again (after a Redis restart, say), so lost rooms are written back at once. */
+		on(event: "ready", listener: () => void): unknown;
+		off(event: "ready", listener: () => void): unknown;
 	};
 
 export interface Sfu {
@@ -73,6 +76,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		verifier: new TokenVerifier(redisPublicKeyStore(redis)),
 		rooms,
 		logger,
+		keepalive: { intervalMs: config.keepaliveIntervalMs, graceMs: config.keepaliveGraceMs },
 	});
 	await new Promise<void>((resolve, reject) => {
 		httpServer.once("error", reject);
@@ -93,8 +97,10 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 			rooms: rooms.rooms.size,
 			workers: workers.workers.length,
 		}),
-		// While anyone is in a room, its Redis keys must outlive the next heartbeat.
+		// While anyone is in a room, its Redis keys must outlive the next heartbeat
+		// (and come back if Redis lost them).
 		onHeartbeat: () => void rooms.refreshLifetimes(),
+		intervalMs: config.heartbeatIntervalMs,
 	});
 	// Listen for the API's orders before announcing the node, so none is missed.
 	const subscriber = redis.duplicate();
@@ -113,23 +119,42 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		throw error;
 	}
 	await registry.start();
+	// Don't wait for the next heartbeat once Redis is back: knocks need the room record.
+	const redisReady = () => void rooms.reassertAll();
+	redis.on("ready", redisReady);
 	logger.info({ node: config.nodeId, signalingUrl, workers: workers.workers.length }, "sfu ready");
 
+	let closing: Promise<void> | undefined;
 	return {
 		nodeId: config.nodeId,
 		port,
 		signalingUrl,
 		rooms,
 		workers,
-		async close() {
-			clearTimeout(beatTimer);
-			commands.close();
-			await registry.stop(config.nodeId);
-			signaling.stop();
-			await rooms.closeAll();
-			workers.close();
-			httpServer.closeAllConnections();
-			await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+		close() {
+			closing ??= shutdown();
+			return closing;
 		},
 	};
+
+	async function shutdown(): Promise<void> {
+		clearTimeout(beatTimer);
+		redis.off("ready", redisReady);
+		commands.close();
+		// No new connections, and the open ones end as a crash would end them:
+		// no refused, no roomClosed, no close code 4000. Clients treat that as
+		// unavailable, keep their credentials and come back once the node
+		// (or another one) is up; the rooms' keys get the grace period.
+		signaling.stop();
+		signaling.dropAll();
+		// Close the rooms before the dropped sockets report their close (next
+		// tick): peers must not be processed as departures one by one, which
+		// would hand the host role over on the way down.
+		const roomsClosed = rooms.closeAll();
+		await registry.stop(config.nodeId);
+		await roomsClosed;
+		workers.close();
+		httpServer.closeAllConnections();
+		await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+	}
 }

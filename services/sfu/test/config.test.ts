@@ -39,3 +39,28 @@ test("speaking threshold: -55 dBov by default, whole dBov from -127 to 0, anythi
 		);
 	}
 });
+
+test("heartbeat and signaling keepalive: 5 s and 10 s + 10 s by default, shorter for tests, bad values refused", () => {
+	const defaults = loadSfuConfig(base);
+	assert.equal(defaults.heartbeatIntervalMs, 5_000);
+	assert.equal(defaults.keepaliveIntervalMs, 10_000);
+	assert.equal(defaults.keepaliveGraceMs, 10_000);
+	const tuned = loadSfuConfig({
+		...base,
+		SFU_HEARTBEAT_SECONDS: "0.2",
+		SIGNALING_KEEPALIVE_SECONDS: "0.5",
+		SIGNALING_KEEPALIVE_GRACE_SECONDS: "1.5",
+	});
+	assert.equal(tuned.heartbeatIntervalMs, 200);
+	assert.equal(tuned.keepaliveIntervalMs, 500);
+	assert.equal(tuned.keepaliveGraceMs, 1_500);
+	for (const [name, value] of [
+		// Slower than 5 s and the API would take the node for dead between beats.
+		["SFU_HEARTBEAT_SECONDS", "6"],
+		["SFU_HEARTBEAT_SECONDS", "0"],
+		["SIGNALING_KEEPALIVE_SECONDS", "0"],
+		["SIGNALING_KEEPALIVE_GRACE_SECONDS", "soon"],
+	] as const) {
+		assert.throws(() => loadSfuConfig({ ...base, [name]: value }), new RegExp(`^Error: ${name} must be`));
+	}
+});

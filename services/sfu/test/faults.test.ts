@@ -42,23 +42,27 @@ test("rooms spread over workers", async () => {
 	await eventually(() => rig.sfu.rooms.rooms.size === 0, "both rooms close");
 });
 
-test("a worker dying closes its rooms, is replaced, and the room can be entered again", async () => {
+test("a worker dying moves its rooms to the least-loaded live worker; the peer stays and is told mediaReset", async () => {
 	const room = await createRoom(rig);
 	const peer = await connectPeer(rig, room);
+	await peer.request("getRouterRtpCapabilities", {});
 	const open = rig.sfu.rooms.rooms.get(room);
 	assert.ok(open);
 	const { index, worker } = open.worker;
 	process.kill(worker.pid, "SIGKILL");
-	await peer.closedEvent();
-	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room on the dead worker closed");
+	await peer.notification("mediaReset");
+	assert.equal(rig.sfu.rooms.rooms.get(room), open, "the room stayed open");
+	assert.notEqual(open.worker.index, index, "the other worker was live, so the room is there");
+	assert.ok(!open.worker.worker.closed);
+	assert.ok(!peer.closed);
+	const caps = await peer.request("getRouterRtpCapabilities", {});
+	assert.ok(caps.codecs);
 	await eventually(() => {
 		const replacement = rig.sfu.workers.workers[index];
 		return replacement !== undefined && replacement.worker.pid !== worker.pid && !replacement.worker.closed;
-	}, "the worker was replaced");
-	const again = await connectPeer(rig, room);
-	const caps = await again.request("getRouterRtpCapabilities", {});
-	assert.ok(caps.codecs);
-	again.close();
+	}, "the dead worker was replaced");
+	peer.close();
+	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room closes once empty");
 });
 
 test("Redis restarting does not take the SFU down; open rooms keep working and the heartbeat returns", async () => {

@@ -160,3 +160,17 @@ test("a host who leaves while nobody else has joined keeps the role until someon
 	await eventually(async () => (await rig.redis.get(redisKeys.roomHost(room))) === bia.peerId, "recorded");
 	bia.close();
 });
+
+test("a room reopened by a guest keeps the host's role for the host who comes back within the grace", async () => {
+	const room = await createRoom(rig);
+	const hostId = rig.hosts.get(room);
+	const bia = await joinPeer(rig, room, { name: "Bia" });
+	const open = rig.sfu.rooms.rooms.get(room);
+	assert.ok(open?.status().handoverPending, "the room opened without its host: the grace runs");
+	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
+	assert.equal(host.joined.self.role, "host");
+	assert.equal(open?.hostPeerId, hostId);
+	assert.ok(!open?.status().handoverPending, "the host is back: no handover");
+	host.close();
+	bia.close();
+});

@@ -1,4 +1,10 @@
-import type { CreateRoomRequest, CreateRoomResponse, IceServersResponse, RoomInfo } from "@mindmeet/protocol";
+import type {
+	CreateRoomRequest,
+	CreateRoomResponse,
+	IceServersResponse,
+	RenewTokenResponse,
+	RoomInfo,
+} from "@mindmeet/protocol";
 import { ApiRequestError, bearer, call, roomPath } from "./http.ts";
 
 export function createRoom(request: CreateRoomRequest): Promise<CreateRoomResponse> {
@@ -22,4 +28,13 @@ export async function getIceServers(roomId: string, token: string): Promise<RTCI
 		headers: bearer(token),
 	});
 	return iceServers.map(({ urls, username, credential }) => ({ urls, username, credential }));
+}
+
+/**
+ * A fresh token for someone in the call right now (RenewTokenResponse). 401:
+ * refused (expired, forged, revoked); 403: not in the call; 404: room gone;
+ * 503: try later.
+ */
+export function renewToken(roomId: string, token: string): Promise<RenewTokenResponse> {
+	return call("POST", `${roomPath(roomId)}/token`, { headers: bearer(token) });
 }

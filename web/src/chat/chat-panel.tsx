@@ -43,9 +43,27 @@ function ChatLog(props: { chat: Chat }): JSX.Element {
 		onCleanup(() => observer.disconnect());
 	});
 
+	// Older messages go on top: keep the ones being read where they are on screen.
+	const loadOlder = async () => {
+		const fromEnd = log ? log.scrollHeight - log.scrollTop : 0;
+		await props.chat.loadOlder();
+		if (log) log.scrollTop = log.scrollHeight - fromEnd;
+	};
+
 	return (
 		// biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to be scrolled by it (axe: scrollable-region-focusable).
 		<div ref={log} class="chat-log" role="log" aria-label={t("chat.history")} tabIndex={0} onScroll={onScroll}>
+			<Show when={props.chat.hasOlder() && props.chat.messages().length > 0}>
+				<button
+					type="button"
+					class="button button--secondary chat-log__older"
+					data-testid="chat-older"
+					disabled={props.chat.loadingOlder()}
+					onClick={() => void loadOlder()}
+				>
+					{t("chat.older")}
+				</button>
+			</Show>
 			<Show when={props.chat.messages().length > 0} fallback={<p class="chat-log__empty">{t("chat.empty")}</p>}>
 				<ol class="chat-log__list">
 					<For each={props.chat.messages()}>

@@ -15,8 +15,18 @@ export interface Chat {
 	/** Whether the draft has something to send (not only spaces and line breaks). */
 	canSend: Accessor<boolean>;
 	isOwn: (message: ChatMessage) => boolean;
-	/** Feed from the session (CallSessionOptions.onChat). */
-	receive: (messages: readonly ChatMessage[], origin: "history" | "live") => void;
+	/** Whether older messages than the first shown can be asked for (join said `chatMore`). */
+	hasOlder: Accessor<boolean>;
+	/** Whether a page of older messages is on its way. */
+	loadingOlder: Accessor<boolean>;
+	/**
+	 * Feed from the session (CallSessionOptions.onChat); `more` (with a
+	 * history) says older messages can be asked for. `older` is a page asked
+	 * for with loadOlder: it goes on top, quietly.
+	 */
+	receive: (messages: readonly ChatMessage[], origin: "history" | "live" | "older", more?: boolean) => void;
+	/** Ask for the page before the oldest message shown and put it on top. */
+	loadOlder: () => Promise<void>;
 	/** Send the draft. Failures are told to the person here; the draft comes back so nothing typed is lost. */
 	send: () => Promise<void>;
 }
@@ -42,10 +52,14 @@ export function createChat(options: {
 	selfId: Accessor<string | undefined>;
 	isOpen: Accessor<boolean>;
 	post: (text: string) => Promise<ChatMessage>;
+	/** One page of messages older than `before` (the chatHistory request). */
+	loadOlder: (before: string) => Promise<{ messages: ChatMessage[]; more: boolean }>;
 }): Chat {
 	const [messages, setMessages] = createSignal<readonly ChatMessage[]>([]);
 	const [unread, setUnread] = createSignal(0);
 	const [draft, setDraft] = createSignal("");
+	const [hasOlder, setHasOlder] = createSignal(false);
+	const [loadingOlder, setLoadingOlder] = createSignal(false);
 	/** The first history is what was said before we came: old news, not unread. */
 	let historySeen = false;
 
@@ -55,7 +69,10 @@ export function createChat(options: {
 		if (options.isOpen()) setUnread(0);
 	});
 
-	const receive = (incoming: readonly ChatMessage[], origin: "history" | "live") => {
+	const receive = (incoming: readonly ChatMessage[], origin: "history" | "live" | "older", more?: boolean) => {
+		// Only the first history says whether there is more before it: a rejoin's page starts
+		// later than what may have been loaded on top already.
+		if (origin === "history" && !historySeen) setHasOlder(more === true);
 		const known = new Set(messages().map((message) => message.id));
 		const fresh: ChatMessage[] = [];
 		for (const message of incoming) {
@@ -70,6 +87,8 @@ export function createChat(options: {
 		// Server time orders them; a message can overtake another between the SFU and us.
 		const merged = [...messages(), ...fresh].sort((a, b) => a.sentAt - b.sentAt);
 		setMessages(merged.length > maxKept ? merged.slice(-maxKept) : merged);
+		// Older pages were said before we came: not unread, no sound.
+		if (origin === "older") return;
 
 		const fromOthers = fresh.filter((message) => !isOwn(message));
 		if (firstHistory || fromOthers.length === 0) return;
@@ -96,8 +115,26 @@ export function createChat(options: {
 		}
 	};
 
+	const loadOlder = async () => {
+		const oldest = messages()[0];
+		if (!oldest || loadingOlder() || !hasOlder()) return;
+		setLoadingOlder(true);
+		try {
+			const page = await options.loadOlder(oldest.id);
+			receive(page.messages, "older");
+			setHasOlder(page.more && page.messages.length > 0 && messages().length < maxKept);
+		} catch {
+			showToast(t("error.generic"));
+		} finally {
+			setLoadingOlder(false);
+		}
+	};
+
 	return {
 		messages,
+		hasOlder,
+		loadingOlder,
+		loadOlder,
 		unread,
 		draft,
 		setDraft,

@@ -120,6 +120,7 @@ export const en: Record<MessageKey, string> = {
 	"chat.placeholder": "Write a message",
 	"chat.hint": "Enter sends; Shift+Enter starts a new line.",
 	"chat.send": "Send",
+	"chat.older": "Earlier messages",
 	"chat.rateLimited": "You are sending messages too fast. Wait a moment.",
 	"chat.newMessage": "New message from {name}: {text}",
 

@@ -121,6 +121,7 @@ export const ptBR = {
 	"chat.placeholder": "Escreva uma mensagem",
 	"chat.hint": "Enter envia; Shift+Enter quebra a linha.",
 	"chat.send": "Enviar",
+	"chat.older": "Mensagens anteriores",
 	"chat.rateLimited": "Você está enviando mensagens rápido demais. Aguarde um instante.",
 	"chat.newMessage": "Nova mensagem de {name}: {text}",
 

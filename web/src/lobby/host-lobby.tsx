@@ -8,12 +8,16 @@ import { type KnockAnswer, KnockModal } from "./knock-modal.tsx";
 import "./lobby.css";
 
 /** Mounted while this peer is the host: hears knocks and asks about them one at a time, oldest first. */
-export function HostLobby(props: { roomId: string; token: string }): JSX.Element {
+export function HostLobby(props: {
+	roomId: string;
+	/** The newest token (renewed during the call), read at every use. */
+	token: () => string;
+}): JSX.Element {
 	const lobby = createHostLobby(props.roomId, props.token);
 
 	const answer = async (knock: KnockInfo, choice: KnockAnswer) => {
 		try {
-			await answerKnock(props.roomId, knock.id, choice, props.token);
+			await answerKnock(props.roomId, knock.id, choice, props.token());
 		} catch (error) {
 			// 404/409: the guest gave up, the knock expired, or it was already answered. Nothing to
 			// ask any more. Anything else may work on a second try, so the knock stays.

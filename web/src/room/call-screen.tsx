@@ -18,7 +18,7 @@ import { showToast } from "../ui/toasts.tsx";
 import { AlonePanel } from "./alone-panel.tsx";
 import { CallStage } from "./call-stage.tsx";
 import { type CallPanel, ControlBar } from "./control-bar.tsx";
-import type { RoomCredentials } from "./credentials.ts";
+import { type RoomCredentials, saveCredentials } from "./credentials.ts";
 import { DevicesPopover } from "./devices-popover.tsx";
 import { InviteLink, roomLink } from "./invite.tsx";
 import { ParticipantsPanel } from "./participants-panel.tsx";
@@ -55,11 +55,13 @@ export function CallScreen(props: {
 	const session = new CallSession({
 		roomId: props.room.roomId,
 		sfuUrl: props.room.sfuUrl,
-		token: props.credentials.token,
+		credentials: props.credentials,
 		mode: props.room.mode,
 		onEnded: (end) => props.onEnded(end),
 		onNotice,
-		onChat: (messages, origin) => chat.receive(messages, origin),
+		onChat: (messages, origin, more) => chat.receive(messages, origin, more),
+		// Kept for a reload: the renewed token lets it straight back in, without knocking.
+		onCredentials: (credentials) => saveCredentials(props.room.roomId, credentials),
 	});
 	const [leaving, setLeaving] = createSignal(false);
 	const [openPanel, setOpenPanel] = createSignal<CallPanel>();
@@ -67,6 +69,7 @@ export function CallScreen(props: {
 		selfId: () => session.state.selfId,
 		isOpen: () => openPanel() === "chat",
 		post: (text) => session.sendChat(text),
+		loadOlder: (before) => session.loadOlderChat(before),
 	});
 	const [aloneDismissed, setAloneDismissed] = createSignal(false);
 	const link = roomLink(props.room.roomId);
@@ -152,7 +155,7 @@ export function CallScreen(props: {
 			/>
 			{/* Mounted only while we are host: the socket opens with the role and closes without it. */}
 			<Show when={session.isHost}>
-				<HostLobby roomId={props.room.roomId} token={props.credentials.token} />
+				<HostLobby roomId={props.room.roomId} token={() => session.token} />
 			</Show>
 		</div>
 	);

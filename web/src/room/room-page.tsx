@@ -17,13 +17,18 @@ type Loading = { kind: "loading" } | { kind: "missing" } | { kind: "failed" } | 
 type Step =
 	| { kind: "prejoin" }
 	| { kind: "call"; credentials: RoomCredentials; tracks?: LocalTracks }
-	/** `final`: there is nothing to rejoin (kicked, room closed), so there is no "join again" button. */
-	| { kind: "ended"; message: string; final: boolean };
+	/**
+	 * `final`: there is nothing to rejoin (kicked, room closed), so there is no "join again" button.
+	 * `stay`: the connection was lost, the credentials still work: the page waits for the person.
+	 */
+	| { kind: "ended"; message: string; final: boolean; stay: boolean };
 
 /**
- * Every ended call goes home by itself: after long enough to read the message,
- * short enough not to leave anyone on a dead page; longer when "join again"
- * is on offer, so there is time to choose it.
+ * A call that ended for good goes home by itself: after long enough to read
+ * the message, short enough not to leave anyone on a dead page; longer when
+ * "join again" is on offer, so there is time to choose it. A lost connection
+ * does not: the person may be away from the screen while the network was
+ * down, and the rejoin button must still be there when they come back.
  */
 const homeAfterSeconds = { final: 4, rejoinable: 10 } as const;
 
@@ -82,7 +87,7 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 		if (final || end.kind === "refused") forgetCredentials(props.roomId);
 		const message = endMessage(end);
 		showToast(message);
-		setStep({ kind: "ended", message, final });
+		setStep({ kind: "ended", message, final, stay: end.kind === "disconnected" || end.kind === "failed" });
 	};
 	const onRoomClosed = () => onEnded({ kind: "room-closed" });
 	const onLeft = () => {
@@ -134,7 +139,9 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 							)}
 						</Match>
 						<Match when={endedStep()}>
-							{(ended) => <EndedPage message={ended().message} final={ended().final} onRejoin={rejoin} />}
+							{(ended) => (
+								<EndedPage message={ended().message} final={ended().final} stay={ended().stay} onRejoin={rejoin} />
+							)}
 						</Match>
 					</Switch>
 				)}
@@ -143,20 +150,25 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 	);
 }
 
-/** After the call: rejoin if that can work; either way home after a countdown (or at once, by the link). */
-function EndedPage(props: { message: string; final: boolean; onRejoin: () => void }): JSX.Element {
+/**
+ * After the call: rejoin if that can work; home after a countdown (or at once,
+ * by the link), except after a lost connection (`stay`), where the page waits.
+ */
+function EndedPage(props: { message: string; final: boolean; stay: boolean; onRejoin: () => void }): JSX.Element {
 	const [secondsLeft, setSecondsLeft] = createSignal<number>(
 		props.final ? homeAfterSeconds.final : homeAfterSeconds.rejoinable,
 	);
 	createEffect(() => {
+		if (props.stay) return;
 		const timer = window.setInterval(() => setSecondsLeft((left) => left - 1), 1000);
 		onCleanup(() => window.clearInterval(timer));
 	});
 	createEffect(() => {
-		if (secondsLeft() <= 0) navigate("/");
+		if (!props.stay && secondsLeft() <= 0) navigate("/");
 	});
+	const note = () => (props.stay ? undefined : t("call.goingHome", { seconds: String(Math.max(0, secondsLeft())) }));
 	return (
-		<MessagePage message={props.message} note={t("call.goingHome", { seconds: String(Math.max(0, secondsLeft())) })}>
+		<MessagePage message={props.message} note={note()}>
 			<Show when={!props.final}>
 				<button type="button" class="button button--primary" onClick={() => props.onRejoin()}>
 					{t("call.rejoin")}

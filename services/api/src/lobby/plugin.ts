@@ -130,7 +130,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				"WebSocket. Messages are LobbyGuestEvent JSON: `waiting` first (while pending), then one of `admitted` " +
 				"(with the guest's token), `denied`, `expired`, `room-closed`, after which the socket closes with 1000. " +
 				"Closing it while the knock is pending withdraws the knock. Close codes: 4401 missing or wrong secret, " +
-				"4404 unknown (or withdrawn) knock.",
+				"4404 unknown (or withdrawn) knock; 1013 storage unavailable (try again shortly).",
 			tags: ["lobby"],
 			params: Type.Object({ roomId: Type.String(), knockId: Type.String() }),
 			querystring: WaitQuery,
@@ -260,7 +260,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				"WebSocket for the room's current host. Messages are LobbyHostEvent JSON: `knocks` (every pending knock, " +
 				"oldest first) on connect, then `knock`, `knock-ended`, `host-changed`, `room-closed`. Close codes: " +
 				"4401 missing, invalid or revoked token; 4403 not the current host (also after `host-changed` to someone " +
-				"else); 4404 unknown room; 1000 after `room-closed`.",
+				"else); 4404 unknown room; 1000 after `room-closed`; 1013 storage unavailable (try again later with the " +
+				"same token: never a refusal).",
 			tags: ["lobby"],
 			params: Type.Object({ roomId: Type.String() }),
 			querystring: LobbyQuery,

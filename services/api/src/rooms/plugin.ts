@@ -17,7 +17,7 @@ import type { FastifyError, FastifyPluginAsync } from "fastify";
 import { customAlphabet } from "nanoid";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
-import { pickLeastLoadedNode, readNode } from "../sfu-nodes.ts";
+import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
 import type { MintToken } from "../tokens.ts";
 import { displayName, loadRoom, newPeerId, roomNotFound } from "./store.ts";
 
@@ -118,7 +118,9 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 		{
 			schema: {
 				summary: "Public facts about a room",
-				description: "Mode and where the browser opens the SFU's signaling WebSocket. 404 for unknown or ended rooms.",
+				description:
+					"Mode and where the browser opens the SFU's signaling WebSocket: the room's node while it is live, otherwise " +
+					"the least-loaded live node (the room is moved there). 404 for unknown or ended rooms.",
 				tags: ["rooms"],
 				params: RoomParams,
 				response: { 200: RoomInfo, ...errorResponses },
@@ -126,11 +128,20 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 		},
 		async (request) => {
 			const room = await loadRoom(redis, request.params.roomId);
-			const node = await readNode(redis, room.sfuNode);
+			// A room whose node died is placed again on a live one, the same way the signaling proxy does, so the
+			// browser is sent where its media will be.
+			const placement = await placeRoom(redis, room.id, room.sfuNode);
+			if (placement.node && placement.movedFrom !== undefined) {
+				request.log.info({ roomId: room.id, from: placement.movedFrom, to: placement.node.id }, "room re-placed");
+			}
+			// No live node right now: still the recorded node's address, so the page loads and its socket retries
+			// (the proxy answers 1013 until a node is live, then re-places the room).
+			const node = placement.node ?? (await readNode(redis, room.sfuNode));
+			const nodeId = placement.node?.id ?? room.sfuNode;
 			return {
 				roomId: room.id,
 				mode: room.mode,
-				sfuUrl: node?.publicUrl ?? `/sfu/${encodeURIComponent(room.sfuNode)}`,
+				sfuUrl: node?.publicUrl ?? `/sfu/${encodeURIComponent(nodeId)}`,
 			};
 		},
 	);

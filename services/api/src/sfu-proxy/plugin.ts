@@ -1,19 +1,40 @@
 /**
  * The browser's protoo WebSocket goes through the API, so the site has one
  * origin (one TLS certificate, one port) whatever the number of SFU nodes:
- * `GET /sfu/:nodeId?token=…` is piped, message for message, to that node's
- * signaling URL with the same query string. The SFU checks the token; this is
- * only a pipe. The query string carries the token: it is never logged.
+ * `GET /sfu/:nodeId?roomId=…&token=…` is piped, message for message, to the
+ * signaling URL of the node the room is on, with the same query string. The
+ * SFU checks the token; this is only a pipe. The query string carries the
+ * token: it is never logged.
+ *
+ * The room decides the node, not the URL: a room whose node died is placed
+ * again on a live node (sfu-nodes.ts placeRoom) when its people reconnect, and
+ * they are piped there even though their URL still names the old node.
+ *
+ * Close codes the browser can see from the proxy itself (everything else comes
+ * from the SFU: 4000 refused is final, as are kicked/roomClosed notifications):
+ * 1008 too many messages before the node answered; 1009 a browser message over
+ * limits.signalingMessageMaxBytes; 1011 the node is unreachable or the
+ * connection to it was lost; 1013 storage unavailable or no live node (try
+ * again later); 4404 the URL names an unknown node for an unknown room. None
+ * of them is final: the client keeps its credentials and retries.
  */
 import { limits } from "@mindmeet/protocol";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import WebSocket, { type RawData } from "ws";
 import { errorBody } from "../http-errors.ts";
 import { type ApiRedis, describeError, isStorageUnavailable } from "../redis.ts";
-import { readNode } from "../sfu-nodes.ts";
+import { findRoom } from "../rooms/store.ts";
+import { placeRoom, readNode } from "../sfu-nodes.ts";
 
 export interface SfuProxyPluginOptions {
 	redis: ApiRedis;
+	/**
+	 * How often each browser socket (and its upstream) is pinged, ms. A socket
+	 * that has not answered the previous ping by the next one is cut, so a
+	 * browser whose network vanished leaves the call (the SFU sees its upstream
+	 * close) instead of staying in it as a ghost.
+	 */
+	pingIntervalMs: number;
 }
 
 /** Browser messages held while the upstream connection opens. */
@@ -29,6 +50,13 @@ interface PendingMessage {
 /** Close codes an application may send and the browser should see as-is. */
 function isForwardableCode(code: number): boolean {
 	return code === 1000 || (code >= 3000 && code <= 4999);
+}
+
+/** The `roomId` of the browser's query string, if any. */
+function roomIdOf(rawUrl: string | undefined): string | undefined {
+	const q = rawUrl?.indexOf("?") ?? -1;
+	if (!rawUrl || q === -1) return undefined;
+	return new URLSearchParams(rawUrl.slice(q + 1)).get("roomId") ?? undefined;
 }
 
 /** `signalingUrl` with the browser's query string (the token) appended. */
@@ -50,9 +78,73 @@ async function requireProtoo(request: FastifyRequest, reply: FastifyReply): Prom
 	}
 }
 
-export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (app, { redis }) => {
+/** One proxied connection, as the liveness sweep sees it. */
+interface Pipe {
+	browser: WebSocket;
+	upstream: () => WebSocket | undefined;
+	/** A pong (or any message) arrived since the last ping. */
+	browserAlive: boolean;
+	upstreamAlive: boolean;
+	onBrowserDead: () => void;
+	onUpstreamDead: () => void;
+}
+
+/**
+ * Where the browser's connection goes: the room's live node (re-placing the
+ * room when its node is dead), or, for a room this API does not know, the node
+ * the URL names (its SFU then refuses room-not-found, which the client treats
+ * as final). `close` when the browser must be told to come back later.
+ */
+async function resolveNode(
+	redis: ApiRedis,
+	nodeId: string,
+	roomId: string | undefined,
+): Promise<{ signalingUrl: string; nodeId: string; movedFrom?: string } | { close: number; reason: string }> {
+	const room = roomId === undefined ? undefined : await findRoom(redis, roomId);
+	if (room) {
+		const placement = await placeRoom(redis, room.id, room.sfuNode);
+		if (!placement.node) return { close: 1013, reason: "no media server is available, try again shortly" };
+		return {
+			signalingUrl: placement.node.signalingUrl,
+			nodeId: placement.node.id,
+			...(placement.movedFrom !== undefined ? { movedFrom: placement.movedFrom } : {}),
+		};
+	}
+	const node = await readNode(redis, nodeId);
+	if (!node) return { close: 4404, reason: "unknown media server" };
+	return { signalingUrl: node.signalingUrl, nodeId: node.id };
+}
+
+export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (app, { redis, pingIntervalMs }) => {
 	const upstreams = new Set<WebSocket>();
+	const pipes = new Set<Pipe>();
+
+	// One sweep for every connection of this instance: cut what did not answer the last ping, ping the rest.
+	const sweep = setInterval(() => {
+		for (const pipe of pipes) {
+			if (pipe.browser.readyState === WebSocket.OPEN) {
+				if (!pipe.browserAlive) {
+					pipe.onBrowserDead();
+					continue;
+				}
+				pipe.browserAlive = false;
+				pipe.browser.ping();
+			}
+			const upstream = pipe.upstream();
+			if (upstream?.readyState === WebSocket.OPEN) {
+				if (!pipe.upstreamAlive) {
+					pipe.onUpstreamDead();
+					continue;
+				}
+				pipe.upstreamAlive = false;
+				upstream.ping();
+			}
+		}
+	}, pingIntervalMs);
+	sweep.unref();
+
 	app.addHook("onClose", async () => {
+		clearInterval(sweep);
 		for (const upstream of upstreams) upstream.terminate();
 	});
 
@@ -62,8 +154,11 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 		schema: {
 			summary: "WebSocket: the SFU's protoo signaling, proxied",
 			description:
-				"WebSocket with the `protoo` subprotocol, piped to the SFU node's signaling endpoint with the same query " +
-				"string (`roomId`, `token`). Close codes come from the SFU (4000 refused); 4404 unknown node, 1011 node unreachable.",
+				"WebSocket with the `protoo` subprotocol, piped to the signaling endpoint of the node the room is on " +
+				"(`roomId` in the query; a room whose node is gone is moved to a live node) with the same query string " +
+				"(`roomId`, `token`). Close codes from the SFU are passed on (4000 refused: final). From the proxy, none " +
+				"final: 1008 too many early messages, 1009 message too big, 1011 node unreachable or lost, 1013 storage or " +
+				"no live node (try again later), 4404 unknown node for an unknown room. Sockets that miss a ping are cut.",
 			tags: ["signaling"],
 		},
 		preValidation: requireProtoo,
@@ -71,7 +166,8 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 		handler: (_request, reply) => reply.callNotFound(),
 		wsHandler: (browser, request) => {
 			const { nodeId } = request.params;
-			const log = request.log.child({ sfuNode: nodeId.slice(0, maxNodeIdLength) });
+			const roomId = roomIdOf(request.raw.url);
+			let log = request.log.child({ sfuNode: nodeId.slice(0, maxNodeIdLength) });
 			const pending: PendingMessage[] = [];
 			let upstream: WebSocket | undefined;
 			let upstreamOpened = false;
@@ -88,8 +184,29 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 				else if (upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
 			};
 
+			const pipe: Pipe = {
+				browser,
+				upstream: () => upstream,
+				browserAlive: true,
+				upstreamAlive: true,
+				onBrowserDead: () => {
+					log.info("sfu proxy: browser missed a ping, cutting it");
+					// No closing handshake with a peer that is not there; the close handler closes the upstream.
+					browser.terminate();
+				},
+				onUpstreamDead: () => {
+					log.warn("sfu proxy: media server missed a ping, cutting it");
+					upstream?.terminate();
+				},
+			};
+			pipes.add(pipe);
+			browser.on("pong", () => {
+				pipe.browserAlive = true;
+			});
+
 			// Listen before any await: the browser may speak as soon as the upgrade completes.
 			browser.on("message", (data, isBinary) => {
+				pipe.browserAlive = true;
 				if (browser.readyState !== WebSocket.OPEN) return;
 				if (upstream && upstream.readyState === WebSocket.OPEN) {
 					upstream.send(data, { binary: isBinary });
@@ -103,6 +220,7 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 			});
 			browser.on("close", (code) => {
 				browserClosed = true;
+				pipes.delete(pipe);
 				log.info({ code, upstreamOpened }, "sfu proxy: browser socket closed");
 				pending.length = 0;
 				closeUpstream(code === 1000 || code === 1001 || (code >= 3000 && code <= 4999) ? code : 1001);
@@ -110,23 +228,29 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 
 			const connect = async () => {
 				if (nodeId.length > maxNodeIdLength) return closeBrowser(4404, "unknown media server");
-				let node: Awaited<ReturnType<typeof readNode>>;
+				let target: Awaited<ReturnType<typeof resolveNode>>;
 				try {
-					node = await readNode(redis, nodeId);
+					target = await resolveNode(redis, nodeId, roomId);
 				} catch (error) {
 					log.warn({ error: describeError(error) }, "sfu proxy: node lookup failed");
 					return closeBrowser(isStorageUnavailable(error) ? 1013 : 1011, "storage unavailable, try again shortly");
 				}
 				if (browserClosed) return;
-				if (!node) {
-					log.info("sfu proxy: unknown media server");
-					return closeBrowser(4404, "unknown media server");
+				if ("close" in target) {
+					log.info({ code: target.close, roomId }, `sfu proxy: ${target.reason}`);
+					return closeBrowser(target.close, target.reason);
+				}
+				if (target.nodeId !== nodeId) {
+					log = log.child({ roomId, pipedTo: target.nodeId });
+					log.info({ movedFrom: target.movedFrom }, "sfu proxy: the room is on another node, piping there");
 				}
 
 				let socket: WebSocket;
 				try {
-					socket = new WebSocket(upstreamUrl(node.signalingUrl, request.raw.url), "protoo", {
-						maxPayload: limits.signalingMessageMaxBytes,
+					socket = new WebSocket(upstreamUrl(target.signalingUrl, request.raw.url), "protoo", {
+						// Server messages have their own, larger bound (the join answer carries a chat page);
+						// the browser's side stays at the client→server limit (the WebSocket server's maxPayload).
+						maxPayload: limits.serverMessageMaxBytes,
 						handshakeTimeout: upstreamHandshakeTimeoutMs,
 						perMessageDeflate: false,
 					});
@@ -146,7 +270,11 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 					log.info({ buffered: pending.length }, "sfu proxy: connected to media server");
 					for (const message of pending.splice(0)) socket.send(message.data, { binary: message.isBinary });
 				});
+				socket.on("pong", () => {
+					pipe.upstreamAlive = true;
+				});
 				socket.on("message", (data, isBinary) => {
+					pipe.upstreamAlive = true;
 					if (browser.readyState === WebSocket.OPEN) browser.send(data, { binary: isBinary });
 				});
 				socket.on("error", (error) => {

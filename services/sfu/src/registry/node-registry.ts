@@ -10,6 +10,7 @@ export interface NodeRegistryStore {
 	hDel(key: string, field: string): Promise<unknown>;
 }
 
+/** The default heartbeat interval (SfuConfig.heartbeatIntervalMs); the API treats a node silent for 15 s as gone. */
 export const heartbeatIntervalMs = 5_000;
 
 export class NodeRegistry {
@@ -17,6 +18,7 @@ export class NodeRegistry {
 	readonly #status: () => Omit<SfuNodeStatus, "heartbeatAt">;
 	readonly #logger: Logger;
 	readonly #onHeartbeat: (() => void) | undefined;
+	readonly #intervalMs: number;
 	#timer: NodeJS.Timeout | undefined;
 
 	constructor(options: {
@@ -25,7 +27,9 @@ export class NodeRegistry {
 		logger: Logger;
 		/** Runs on every periodic heartbeat (not on load-change beats): keeps open rooms alive in Redis. */
 		onHeartbeat?: () => void;
+		intervalMs?: number;
 	}) {
+		this.#intervalMs = options.intervalMs ?? heartbeatIntervalMs;
 		this.#store = options.store;
 		this.#status = options.status;
 		this.#logger = options.logger;
@@ -37,7 +41,7 @@ export class NodeRegistry {
 		this.#timer = setInterval(() => {
 			void this.beat();
 			this.#onHeartbeat?.();
-		}, heartbeatIntervalMs);
+		}, this.#intervalMs);
 		this.#timer.unref();
 	}
 

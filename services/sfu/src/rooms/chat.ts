@@ -80,8 +80,59 @@ export function parseStoredChatMessage(json: string): ChatMessage | undefined {
 	) {
 		return undefined;
 	}
+	// Nothing this SFU would not have accepted: it keeps every message small
+	// enough that a history page always holds at least one (see chatPage).
+	if (
+		id.length === 0 ||
+		id.length > 64 ||
+		name.length > limits.nameMaxLength * 2 ||
+		codePoints(text) > limits.chatMaxLength
+	) {
+		return undefined;
+	}
 	// Rebuilt field by field so nothing else stored alongside reaches clients.
 	return { id, peerId, name, text, sentAt };
+}
+
+function codePoints(text: string): number {
+	let count = 0;
+	for (const _ of text) count++;
+	return count;
+}
+
+/** Bytes a message adds to a JSON array of messages (its JSON plus a separating comma). */
+function jsonBytes(message: ChatMessage): number {
+	return Buffer.byteLength(JSON.stringify(message), "utf8") + 1;
+}
+
+export interface ChatPage {
+	/** Oldest first. */
+	messages: ChatMessage[];
+	/** Older messages than these are kept (ask with `chatHistory {before: messages[0].id}`). */
+	more: boolean;
+}
+
+/**
+ * The newest messages of `history` (oldest first) that come before index
+ * `end`, as many as fit in one page: at most limits.chatHistoryPageMax
+ * messages and limits.chatHistoryPageMaxBytes bytes of JSON for the array.
+ * A stored message is at most chatMaxLength code points (≤ 8 KB of UTF-8,
+ * ~8.3 KB as JSON; parseStoredChatMessage drops anything bigger), so a page
+ * of 32 KiB always holds at least one and paging always makes progress.
+ */
+export function chatPage(history: readonly ChatMessage[], end: number = history.length): ChatPage {
+	let start = Math.max(0, Math.min(end, history.length));
+	const stop = start;
+	let bytes = 2; // "[" and "]"
+	while (start > 0 && stop - start < limits.chatHistoryPageMax) {
+		const candidate = history[start - 1];
+		if (candidate === undefined) break;
+		const size = jsonBytes(candidate);
+		if (bytes + size > limits.chatHistoryPageMaxBytes && stop - start > 0) break;
+		bytes += size;
+		start--;
+	}
+	return { messages: history.slice(start, stop), more: start > 0 };
 }
 
 /** History followed by the messages that arrived while it was being read, each once. */

@@ -25,7 +25,11 @@ export class Peer {
 	readonly transports = new Map<string, WebRtcTransport>();
 	readonly producers = new Map<string, Producer>();
 	readonly consumers = new Map<string, Consumer>();
+	/** Producers this peer consumes or is being given, so none is consumed twice. */
+	readonly consumedProducers = new Set<string>();
 	readonly #protoo: ProtooPeer;
+	/** The room's media moved since this peer joined: its next `join` is a rejoin. */
+	#rejoinDue = false;
 	#rtpCapabilities: RtpCapabilities | undefined;
 	#joinedAt: number | undefined;
 	#joinOrder: number | undefined;
@@ -73,6 +77,35 @@ export class Peer {
 		this.#rtpCapabilities = rtpCapabilities;
 		this.#joinedAt = Date.now();
 		this.#joinOrder = joinOrder;
+	}
+
+	/** Whether a `join` from this already-joined peer is a rejoin after mediaReset. */
+	get rejoinDue(): boolean {
+		return this.#rejoinDue;
+	}
+
+	/**
+	 * The worker under the room died: mediasoup already closed every
+	 * transport, producer and consumer of this peer, so forget them. The peer
+	 * stays in the room (joined, same join order) but consumes nothing until
+	 * it rejoins with its new transports.
+	 */
+	resetMedia(): void {
+		for (const producer of this.producers.values()) producer.close();
+		for (const transport of this.transports.values()) transport.close();
+		this.transports.clear();
+		this.producers.clear();
+		this.consumers.clear();
+		this.consumedProducers.clear();
+		this.#rtpCapabilities = undefined;
+		// A join in progress (chat held) finishes as a first join; the one after mediaReset is then a rejoin.
+		if (this.joined || this.#heldChat !== undefined) this.#rejoinDue = true;
+	}
+
+	/** Back in the call after mediaReset, with the capabilities of its new device. */
+	markRejoined(rtpCapabilities: RtpCapabilities): void {
+		this.#rtpCapabilities = rtpCapabilities;
+		this.#rejoinDue = false;
 	}
 
 	/**
@@ -173,6 +206,7 @@ export class Peer {
 		this.transports.clear();
 		this.producers.clear();
 		this.consumers.clear();
+		this.consumedProducers.clear();
 		if (!this.#protoo.closed) this.#protoo.close();
 	}
 }

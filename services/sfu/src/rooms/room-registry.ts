@@ -1,6 +1,7 @@
 /**
  * The rooms open on this node. A room opens on the least-loaded worker when
- * its first peer connects, and is forgotten when it closes.
+ * its first peer connects, moves to another live worker if its worker dies,
+ * and is forgotten when it closes.
  */
 import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
@@ -10,9 +11,14 @@ import { type RoomLifetimes, type RoomRecordStore, RoomRecords } from "./room-re
 
 /** The Redis commands rooms need; a node-redis client satisfies it. */
 export interface RoomStore extends RoomRecordStore {
-	get(key: string): Promise<string | null>;
 	sIsMember(key: string, member: string): Promise<number | boolean>;
 }
+
+/**
+ * How long a room whose worker died waits for a live worker (the pool starts
+ * a replacement at once; it is usually up in well under a second).
+ */
+export const workerWaitMs = 10_000;
 
 export interface RoomRegistryOptions {
 	pool: WorkerPool;
@@ -58,18 +64,37 @@ export class RoomRegistry {
 		return pending;
 	}
 
-	/** Whether this peer id was kicked from the room (its tokens stay refused until the room ends). */
+	/**
+	 * Whether this peer id was kicked from the room (its tokens stay refused
+	 * until the room ends). A room open here answers from memory, so a kicked
+	 * peer stays out while Redis is away or after it lost the set; otherwise
+	 * Redis decides (and a failure to ask is thrown: it is not a "no").
+	 */
 	async isRevoked(roomId: string, peerId: string): Promise<boolean> {
+		const open = this.#rooms.get(roomId);
+		if (open && !open.closed) return open.records.isRevoked(peerId);
 		return Boolean(await this.#options.store.sIsMember(redisKeys.roomRevoked(roomId), peerId));
 	}
 
-	/** Keep every occupied room alive in Redis for another occupied TTL (called on each heartbeat). */
+	/**
+	 * Keep every occupied room alive in Redis for another occupied TTL, first
+	 * writing back any room Redis lost (called on each heartbeat).
+	 */
 	refreshLifetimes(): Promise<void> {
 		const refreshes: Promise<void>[] = [];
 		for (const room of this.#rooms.values()) {
-			if (!room.closed && room.peers.size > 0) refreshes.push(room.records.occupied());
+			if (!room.closed && room.peers.size > 0) {
+				refreshes.push(room.records.reassert().then(() => room.records.occupied()));
+			}
 		}
 		return Promise.all(refreshes).then(() => {});
+	}
+
+	/** Write back every open room Redis lost (the Redis connection is ready again after a restart). */
+	reassertAll(): Promise<void> {
+		const writes: Promise<void>[] = [];
+		for (const room of this.#rooms.values()) if (!room.closed) writes.push(room.records.reassert());
+		return Promise.all(writes).then(() => {});
 	}
 
 	/** Close every room and wait (best-effort) until their grace periods are recorded. */
@@ -80,18 +105,23 @@ export class RoomRegistry {
 
 	async #openNew(roomId: string): Promise<Room | undefined> {
 		const { store, pool, logger, lifetimes, hostHandoverGraceMs, speakingThresholdDbov } = this.#options;
-		const [json, host] = await Promise.all([store.get(redisKeys.room(roomId)), store.get(redisKeys.roomHost(roomId))]);
-		if (!json) return undefined;
-		const stored = JSON.parse(json) as Partial<StoredRoom>;
+		const records = await RoomRecords.load({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
+		if (!records) return undefined;
+		let stored: Partial<StoredRoom> = {};
+		try {
+			const parsed: unknown = JSON.parse(records.storedJson);
+			if (typeof parsed === "object" && parsed !== null) stored = parsed as Partial<StoredRoom>;
+		} catch {
+			logger.warn({ room: roomId }, "the stored room record is not JSON; opening it with defaults");
+		}
 		const mode: RoomMode = stored.mode === "audio" ? "audio" : "video";
 		// The host key follows handovers; the record only names the first host.
-		const hostPeerId = host ?? (typeof stored.hostPeerId === "string" ? stored.hostPeerId : undefined);
-		const worker = pool.leastLoaded((candidate) => this.#load(candidate));
-		const records = new RoomRecords({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
+		const hostPeerId = records.host ?? (typeof stored.hostPeerId === "string" ? stored.hostPeerId : undefined);
 		const room = await Room.create({
 			id: roomId,
 			mode,
-			worker,
+			// At open a worker may just have died too: wait for its replacement rather than turn people away.
+			acquireWorker: () => pool.waitForLive((candidate) => this.#load(candidate), workerWaitMs),
 			logger,
 			hostPeerId,
 			hostHandoverGraceMs,

@@ -1,14 +1,14 @@
 /**
- * A call: one mediasoup router on one worker, one protoo room, and the peers
- * in it. The room closes itself when its last peer leaves or its worker dies.
+ * A call: one protoo room, the peers in it, and its media (a mediasoup
+ * router on one worker, see RoomMedia). The room closes itself when its last
+ * peer leaves. When its worker dies the room does not close: it moves its
+ * media to a live worker and tells every peer `mediaReset`; they rebuild
+ * their transports on the same connection and rejoin, nobody hears of it.
  *
- * The room also decides who is host. The role belongs to a peer id, not to a
- * token claim: it starts with the id Redis names and moves on when that peer
- * leaves (at once on `leave` or a kick, after a grace period when its socket
- * drops, so a reloading host keeps it).
- *
- * It also carries the room's chat (stored in Redis, broadcast to everyone
- * joined) and says who is speaking (the router's AudioLevelObserver).
+ * The room also decides who is host (see HostRole: the role belongs to a
+ * peer id and moves on when that peer is gone), carries the room's chat
+ * (held in memory, copied to Redis, broadcast to everyone joined; see
+ * RoomRecords) and says who is speaking (the router's AudioLevelObserver).
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -28,14 +28,15 @@ import {
 import type { Producer, Router, WebRtcTransport } from "mediasoup/types";
 import type { Logger } from "pino";
 import { Room as ProtooRoom, type WebSocketTransport } from "protoo-server";
-import { mediaCodecs } from "../media-codecs.ts";
 import { SignalingError } from "../signaling/errors.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
-import { ChatRateLimiter, chatText, mergeChat } from "./chat.ts";
+import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
+import { HostRole, recordWaitMs } from "./host-role.ts";
 import { Peer } from "./peer.ts";
+import { RoomMedia } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
-import { SpeakingMonitor } from "./speaking.ts";
+import { settleWithin } from "./settle.ts";
 
 export interface RoomEvents {
 	close: [];
@@ -45,7 +46,12 @@ export interface RoomEvents {
 export interface RoomOptions {
 	id: string;
 	mode: RoomMode;
-	worker: MediaWorker;
+	/**
+	 * A live worker for the room's media, at open and again when the worker
+	 * under it dies; may wait (bounded) for one to start. Throws
+	 * WorkerUnavailableError when none comes.
+	 */
+	acquireWorker: () => Promise<MediaWorker>;
 	logger: Logger;
 	/** Peer id that holds the host role when the room opens. */
 	hostPeerId: string | undefined;
@@ -66,73 +72,105 @@ export interface RoomStatus {
 
 const kindOfSource: Record<MediaSource, "audio" | "video"> = { mic: "audio", cam: "video", screen: "video" };
 
+/** How many times a room tries to build its media on a fresh worker before it gives up and closes. */
+const mediaMoveAttempts = 3;
+
+const mediaMovedError = () =>
+	new SignalingError("conflict", "the room's media moved to another server; start again after mediaReset");
+
 export class Room extends EventEmitter<RoomEvents> {
 	readonly id: string;
 	readonly mode: RoomMode;
-	readonly worker: MediaWorker;
 	readonly createdAt = Date.now();
-	readonly #router: Router;
 	readonly #protooRoom = new ProtooRoom();
 	readonly #peers = new Map<string, Peer>();
 	readonly #logger: Logger;
 	readonly #records: RoomRecords;
-	readonly #hostHandoverGraceMs: number;
-	readonly #speaking: SpeakingMonitor;
+	readonly #speakingThresholdDbov: number;
+	readonly #acquireWorker: () => Promise<MediaWorker>;
 	readonly #chatLimiter = new ChatRateLimiter();
-	#hostPeerId: string | undefined;
-	#handoverTimer: NodeJS.Timeout | undefined;
-	/** The host is gone but nobody could take over yet: the next peer to join does. */
-	#handoverDue = false;
+	/** Undefined while the media moves to another worker (see #moveMedia). */
+	#media: RoomMedia | undefined;
+	/** The last media, kept so `worker` still answers while a move is under way. */
+	#lastWorker: MediaWorker;
+	/** Settles when the move under way has a new media in place (or the room closed). */
+	#moving: Promise<void> | undefined;
+	/**
+	 * Counts media moves: a request that began before the latest move must
+	 * not create anything on the new media (the client starts over after
+	 * mediaReset, and would find a stray transport in its way).
+	 */
+	#mediaGeneration = 0;
+	readonly #host: HostRole;
 	#joinCount = 0;
 	#closed = false;
 
-	private constructor(options: RoomOptions, router: Router, logger: Logger, speaking: SpeakingMonitor) {
+	private constructor(options: RoomOptions, logger: Logger, media: RoomMedia) {
 		super();
-		this.#speaking = speaking;
 		this.id = options.id;
 		this.mode = options.mode;
-		this.worker = options.worker;
-		this.#router = router;
 		this.#logger = logger;
 		this.#records = options.records;
-		this.#hostPeerId = options.hostPeerId;
-		this.#hostHandoverGraceMs = options.hostHandoverGraceMs;
-		router.on("workerclose", () => {
-			this.#logger.warn("worker died under the room; closing it");
-			this.close();
+		this.#host = new HostRole({
+			hostPeerId: options.hostPeerId,
+			graceMs: options.hostHandoverGraceMs,
+			logger,
+			candidates: () => this.#joinedPeers(),
+			isConnected: (peerId) => this.#peers.has(peerId),
+			record: (peerId) => this.#records.hostChanged(peerId),
+			moved: (from, to) => {
+				for (const peer of this.#joinedPeers()) if (peer.id === from || peer.id === to) this.#writePresence(peer);
+			},
+			announce: (peerId) => {
+				if (this.#closed) return;
+				for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId });
+			},
 		});
+		this.#speakingThresholdDbov = options.speakingThresholdDbov;
+		this.#acquireWorker = options.acquireWorker;
+		this.#lastWorker = media.worker;
+		this.#useMedia(media);
 	}
 
 	static async create(options: RoomOptions): Promise<Room> {
-		const router = await options.worker.worker.createRouter({ mediaCodecs });
 		const logger = options.logger.child({ room: options.id });
-		// The monitor exists before the room does; it reaches the room's peers through this.
+		// The media exists before the room does; its speaking monitor reaches the room's peers through this.
 		let room: Room | undefined;
-		let speaking: SpeakingMonitor;
-		try {
-			speaking = await SpeakingMonitor.create(router, {
-				thresholdDbov: options.speakingThresholdDbov,
-				announce: (peerIds) => {
-					if (room) room.#announceSpeaking(peerIds);
-				},
-				logger,
-			});
-		} catch (error) {
-			router.close();
-			throw error;
-		}
-		room = new Room(options, router, logger, speaking);
-		logger.info({ worker: options.worker.index, host: options.hostPeerId }, "room opened");
+		const media = await RoomMedia.create(await options.acquireWorker(), {
+			speakingThresholdDbov: options.speakingThresholdDbov,
+			announceSpeaking: (peerIds) => {
+				if (room) room.#announceSpeaking(peerIds);
+			},
+			logger,
+		});
+		room = new Room(options, logger, media);
+		// The room opens because someone is connecting, and it may be reopening
+		// without its host (everyone left, the SFU restarted): the host gets the
+		// same grace as after a drop, then the role passes on. The host's own
+		// connection (usually the one opening the room) cancels this at once.
+		room.#host.away();
+		logger.info({ worker: room.worker.index, host: options.hostPeerId }, "room opened");
 		return room;
+	}
+
+	/** The worker the room's media is on (the one it is moving to, once chosen). */
+	get worker(): MediaWorker {
+		return this.#media?.worker ?? this.#lastWorker;
 	}
 
 	/**
 	 * The room's mediasoup router. For tests and diagnostics, e.g. a
 	 * PlainTransport that plays real RTP into the room; signaling never
-	 * hands it out.
+	 * hands it out. Throws while the media is moving to another worker.
 	 */
 	get router(): Router {
-		return this.#router;
+		if (!this.#media) throw new Error("the room's media is moving to another worker");
+		return this.#media.router;
+	}
+
+	/** Resolves once the room has media in place (at once, unless a worker just died). */
+	async mediaReady(): Promise<void> {
+		await this.#currentMedia();
 	}
 
 	get closed(): boolean {
@@ -144,7 +182,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	get hostPeerId(): string | undefined {
-		return this.#hostPeerId;
+		return this.#host.peerId;
 	}
 
 	get records(): RoomRecords {
@@ -153,8 +191,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	status(): RoomStatus {
 		return {
-			hostPeerId: this.#hostPeerId,
-			handoverPending: this.#handoverTimer !== undefined || this.#handoverDue,
+			hostPeerId: this.#host.peerId,
+			handoverPending: this.#host.pending,
 			peers: [...this.#joinedPeers()].map((peer) => this.#presenceOf(peer)),
 		};
 	}
@@ -166,16 +204,13 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#logger.info({ peer: claims.sub }, "peer reconnected; closing its previous connection");
 			this.#removePeer(existing, "replaced");
 		}
-		if (claims.sub === this.#hostPeerId) {
-			// The host came back within its grace period: it keeps the role.
-			clearTimeout(this.#handoverTimer);
-			this.#handoverTimer = undefined;
-			this.#handoverDue = false;
-		}
+		// The host came back (or opened the room) within its grace period: it keeps the role.
+		this.#host.connected(claims.sub);
 		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport));
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
-			this.#handleRequest(peer, request.method, request.data).then(
+			const generation = this.#mediaGeneration;
+			this.#handleRequest(peer, request.method, request.data, generation).then(
 				(response) => {
 					accept(response);
 					// Chat held back during the join goes out only once its response has.
@@ -183,11 +218,15 @@ export class Room extends EventEmitter<RoomEvents> {
 					if (request.method === "join") peer.releaseChat();
 				},
 				(error: unknown) => {
+					// mediasoup fails whatever was in flight on a worker that died: that is a move, not a fault.
+					const moved = !(error instanceof SignalingError) && (generation !== this.#mediaGeneration || !this.#media);
 					const failure =
 						error instanceof SignalingError
 							? error
-							: new SignalingError("internal", "the media server could not handle the request");
-					if (!(error instanceof SignalingError)) {
+							: moved
+								? mediaMovedError()
+								: new SignalingError("internal", "the media server could not handle the request");
+					if (!(error instanceof SignalingError) && !moved) {
 						this.#logger.warn({ peer: peer.id, method: request.method, err: error }, "request failed");
 					}
 					reject(failure.protooCode, failure.protooReason);
@@ -197,7 +236,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.protoo.on("close", () => {
 			if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "dropped");
 		});
-		this.#logger.info({ peer: peer.id, host: peer.id === this.#hostPeerId }, "peer connected");
+		this.#logger.info({ peer: peer.id, host: this.#host.is(peer.id) }, "peer connected");
 		// The first connection makes the room occupied; later ones rely on the heartbeat.
 		if (this.#peers.size === 1) void this.#records.occupied();
 		this.emit("peersChanged");
@@ -212,7 +251,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	async kick(peerId: string): Promise<boolean> {
 		if (!this.#peers.has(peerId)) return false;
 		// Revoke first, so a reconnect racing the kick is refused at the door.
-		await this.#records.revoke(peerId);
+		// Memory has it at once; Redis gets a bounded wait, so a kick never hangs on it.
+		await settleWithin(this.#records.revoke(peerId), recordWaitMs);
 		// Look again: while Redis answered, the peer may have left or reconnected.
 		const target = this.#peers.get(peerId);
 		if (!target) return true;
@@ -225,6 +265,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** An operator closed the room: tell everyone, then close. */
 	async closeByOperator(): Promise<void> {
 		if (this.#closed) return;
+		// The API deleted the room's keys before ordering this: never write them back.
+		void this.#records.retire();
 		await Promise.all([...this.#peers.values()].map((peer) => peer.notifyBeforeClose("roomClosed", {})));
 		this.#logger.info("room closed by an operator");
 		this.close();
@@ -234,14 +276,96 @@ export class Room extends EventEmitter<RoomEvents> {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		clearTimeout(this.#handoverTimer);
-		this.#handoverTimer = undefined;
+		this.#host.close();
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
 		this.#protooRoom.close();
-		this.#router.close();
+		this.#media?.close();
+		this.#media = undefined;
 		this.#logger.info("room closed");
 		this.emit("close");
+	}
+
+	#useMedia(media: RoomMedia): void {
+		this.#media = media;
+		this.#lastWorker = media.worker;
+		media.once("workerclose", () => {
+			if (this.#media === media) this.#moveMedia();
+		});
+	}
+
+	/**
+	 * The worker under the room died, taking the router and every transport,
+	 * producer and consumer with it. Keep the room (peers, protoo room, host,
+	 * chat, join order), build new media on a live worker, then tell each
+	 * peer that was here `mediaReset` so it rebuilds its media and rejoins.
+	 * Only if no worker comes in time does the room close; its peers then see
+	 * their socket close (unavailable, not final) and come back by themselves.
+	 */
+	#moveMedia(): void {
+		if (this.#closed) return;
+		this.#media = undefined;
+		this.#logger.warn({ worker: this.#lastWorker.index }, "worker died under the room; moving its media");
+		const affected = [...this.#peers.values()];
+		for (const peer of affected) peer.resetMedia();
+		this.#moving = (async () => {
+			let lastError: unknown;
+			for (let attempt = 0; attempt < mediaMoveAttempts && !this.#closed; attempt++) {
+				try {
+					const media = await RoomMedia.create(await this.#acquireWorker(), {
+						speakingThresholdDbov: this.#speakingThresholdDbov,
+						announceSpeaking: (peerIds) => this.#announceSpeaking(peerIds),
+						logger: this.#logger,
+					});
+					// The new worker may have died too while the router was made.
+					if (!media.closed) return media;
+				} catch (error) {
+					lastError = error;
+				}
+			}
+			throw lastError ?? new Error("the room closed while its media moved");
+		})().then(
+			(media) => {
+				this.#moving = undefined;
+				if (this.#closed) {
+					media.close();
+					return;
+				}
+				this.#mediaGeneration++;
+				this.#useMedia(media);
+				this.#logger.info({ worker: media.worker.index }, "room media moved to a live worker");
+				for (const peer of affected) {
+					if (this.#peers.get(peer.id) !== peer || peer.closed) continue;
+					peer.notify("mediaReset", { reason: "worker-died" });
+					// Nobody speaks on the new router yet.
+					peer.notifySpeaking([]);
+					this.#writePresence(peer);
+				}
+				// The load moved from one worker to another.
+				this.emit("peersChanged");
+			},
+			(error: unknown) => {
+				this.#moving = undefined;
+				this.#logger.error({ err: error }, "no live worker for the room's media; closing the room");
+				this.close();
+			},
+		);
+	}
+
+	/**
+	 * The media to use now, waiting for a move under way. Throws a retryable
+	 * `conflict` when the room's media moved after the request began (its
+	 * client will be told mediaReset and start over) or the room closed.
+	 */
+	async #currentMedia(since?: number): Promise<RoomMedia> {
+		if (this.#moving) await this.#moving;
+		if (!this.#media || (since !== undefined && this.#mediaGeneration !== since)) throw mediaMovedError();
+		return this.#media;
+	}
+
+	/** After awaiting mediasoup: throw if the media was lost or replaced meanwhile. */
+	#stillCurrent(media: RoomMedia): void {
+		if (this.#media !== media || media.closed) throw mediaMovedError();
 	}
 
 	#removePeer(peer: Peer, departure: PeerDeparture): void {
@@ -259,43 +383,14 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.close();
 			return;
 		}
-		if (this.#closed || peer.id !== this.#hostPeerId || departure === "replaced") return;
-		if (departure === "dropped" && this.#hostHandoverGraceMs > 0) {
-			// Maybe a reload: give the host time to come back with the same peer id.
-			clearTimeout(this.#handoverTimer);
-			this.#handoverTimer = setTimeout(() => {
-				this.#handoverTimer = undefined;
-				if (!this.#closed && !this.#peers.has(peer.id)) this.#handOver();
-			}, this.#hostHandoverGraceMs);
-			this.#handoverTimer.unref();
-		} else {
-			this.#handOver();
-		}
-	}
-
-	/** Give the host role to the longest-present joined peer; if nobody has joined, to whoever joins next. */
-	#handOver(): void {
-		let next: Peer | undefined;
-		for (const candidate of this.#joinedPeers()) {
-			if (next === undefined || (candidate.joinOrder ?? 0) < (next.joinOrder ?? 0)) next = candidate;
-		}
-		if (!next) {
-			this.#handoverDue = true;
-			return;
-		}
-		this.#handoverDue = false;
-		const previous = this.#hostPeerId;
-		this.#hostPeerId = next.id;
-		this.#logger.info({ from: previous, to: next.id }, "host role handed over");
-		for (const peer of this.#peers.values()) peer.notify("hostChanged", { peerId: next.id });
-		void this.#records.hostChanged(next.id);
-		for (const peer of this.#joinedPeers()) {
-			if (peer.id === previous || peer.id === next.id) this.#writePresence(peer);
-		}
+		if (this.#closed || !this.#host.is(peer.id) || departure === "replaced") return;
+		// Maybe a reload: give the host time to come back with the same peer id.
+		if (departure === "dropped") this.#host.away();
+		else this.#host.gone();
 	}
 
 	#roleOf(peer: Peer): PeerRole {
-		return peer.id === this.#hostPeerId ? "host" : "guest";
+		return this.#host.is(peer.id) ? "host" : "guest";
 	}
 
 	#infoOf(peer: Peer): PeerInfo {
@@ -331,20 +426,27 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 	}
 
-	async #handleRequest(peer: Peer, method: string, data: unknown): Promise<unknown> {
+	/**
+	 * `generation` is the media generation when the request arrived: requests
+	 * that create media objects refuse to do so on a media that replaced the
+	 * one their client knew.
+	 */
+	async #handleRequest(peer: Peer, method: string, data: unknown, generation: number): Promise<unknown> {
 		if (!isClientRequestMethod(method)) throw new SignalingError("unknown-method", `unknown method "${method}"`);
 		switch (method) {
-			case "getRouterRtpCapabilities":
+			case "getRouterRtpCapabilities": {
 				validateRequest(method, data);
-				return this.#router.rtpCapabilities;
+				// Same codecs on every router, so an answer from before a move is still right.
+				return (await this.#currentMedia()).router.rtpCapabilities;
+			}
 			case "createWebRtcTransport":
-				return this.#createWebRtcTransport(peer, validateRequest(method, data));
+				return this.#createWebRtcTransport(peer, validateRequest(method, data), generation);
 			case "connectWebRtcTransport":
 				return this.#connectWebRtcTransport(peer, validateRequest(method, data));
 			case "join":
 				return this.#join(peer, validateRequest(method, data));
 			case "produce":
-				return this.#produce(peer, validateRequest(method, data));
+				return this.#produce(peer, validateRequest(method, data), generation);
 			case "closeProducer": {
 				const { producerId } = validateRequest(method, data);
 				this.#ownProducer(peer, producerId).close();
@@ -366,7 +468,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				return this.#setConsumerPreferredLayers(peer, validateRequest(method, data));
 			case "kickPeer": {
 				const { peerId } = validateRequest(method, data);
-				if (peer.id !== this.#hostPeerId) throw new SignalingError("forbidden", "only the host can remove someone");
+				if (!this.#host.is(peer.id)) throw new SignalingError("forbidden", "only the host can remove someone");
 				if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
 				if (!this.#peers.has(peerId)) throw new SignalingError("not-found", "no such peer in this room");
 				await this.kick(peerId);
@@ -379,24 +481,37 @@ export class Room extends EventEmitter<RoomEvents> {
 					if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "left");
 				});
 				return {};
+			case "ping":
+				validateRequest(method, data);
+				return { now: Date.now() };
+			case "chatHistory":
+				return this.#chatHistory(peer, validateRequest(method, data));
 		}
 	}
 
 	async #createWebRtcTransport(
 		peer: Peer,
 		{ direction }: ClientRequests["createWebRtcTransport"]["request"],
+		generation: number,
 	): Promise<ClientRequests["createWebRtcTransport"]["response"]> {
+		const media = await this.#currentMedia(generation);
 		if (peer.transport(direction)) {
 			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
 		}
-		const transport: WebRtcTransport = await this.#router.createWebRtcTransport({
-			webRtcServer: this.worker.webRtcServer,
+		const transport: WebRtcTransport = await media.router.createWebRtcTransport({
+			webRtcServer: media.worker.webRtcServer,
 			enableUdp: true,
 			enableTcp: true,
 			preferUdp: true,
 			initialAvailableOutgoingBitrate: 1_000_000,
 			appData: { direction },
 		});
+		// Two requests racing for the same direction, or the worker died meanwhile: keep none twice.
+		if (this.#media !== media || media.closed || peer.transport(direction) || peer.closed) {
+			transport.close();
+			this.#stillCurrent(media);
+			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
+		}
 		peer.transports.set(transport.id, transport);
 		transport.on("dtlsstatechange", (state) => {
 			if (state === "failed" || state === "closed") {
@@ -420,6 +535,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		try {
 			await transport.connect({ dtlsParameters });
 		} catch (error) {
+			// Closed under us: the worker died (mediaReset follows), not the client's mistake.
+			if (transport.closed) throw mediaMovedError();
 			throw new SignalingError("bad-request", `connectWebRtcTransport: ${(error as Error).message}`);
 		}
 		return {};
@@ -429,47 +546,100 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer: Peer,
 		{ rtpCapabilities }: ClientRequests["join"]["request"],
 	): Promise<ClientRequests["join"]["response"]> {
+		if (peer.joined && peer.rejoinDue) return this.#rejoin(peer, rtpCapabilities);
 		// Hearing chat without being joined means a join is in progress.
 		if (peer.joined || peer.hearsChat) throw new SignalingError("conflict", "already joined");
 		// Hold chat from before the history is read until the response is out:
 		// every message is then in the history, in the response, or after it.
+		// (The history is in memory now, so nothing arrives in between; the
+		// holding keeps that true should reading it ever wait again.)
 		peer.holdChat();
-		const history = await this.#records.chatHistory();
-		// The socket may have gone (or been replaced) while Redis answered.
+		const history = this.#records.chatHistory();
+		// The socket may have gone (or been replaced) meanwhile.
 		if (this.#closed || this.#peers.get(peer.id) !== peer || peer.closed) {
 			throw new SignalingError("conflict", "the connection closed while joining");
 		}
 		peer.markJoined(rtpCapabilities, ++this.#joinCount);
 		// The host left while nobody else had joined: the first to join takes over.
-		if (this.#handoverDue && (this.#hostPeerId === undefined || !this.#peers.has(this.#hostPeerId))) {
-			this.#handOver();
-		}
+		this.#host.joined();
 		this.#writePresence(peer);
 		const others = [...this.#joinedPeers(peer)];
 		const info = this.#infoOf(peer);
 		for (const other of others) other.notify("peerJoined", info);
-		// Consumers are created after the response so the client knows who is
-		// in the room before their media arrives.
+		this.#consumeEveryoneLater(peer, others);
+		// Held messages are the newest, so the page keeps them; older ones are paged with chatHistory.
+		const page = chatPage(mergeChat([...history], peer.takeHeldChat()));
+		return this.#joinAnswer(peer, others, page);
+	}
+
+	/**
+	 * `join` again after mediaReset: the peer never left, so nobody is told;
+	 * it gets the same answer as a first join and consumes everyone's new
+	 * producers. It has been hearing chat all along, so the page overlaps
+	 * what it has: clients merge by message id.
+	 */
+	#rejoin(peer: Peer, rtpCapabilities: ClientRequests["join"]["request"]["rtpCapabilities"]) {
+		peer.markRejoined(rtpCapabilities);
+		this.#writePresence(peer);
+		const others = [...this.#joinedPeers(peer)];
+		this.#consumeEveryoneLater(peer, others);
+		this.#logger.info({ peer: peer.id }, "peer rejoined after its media moved");
+		return this.#joinAnswer(peer, others, chatPage(this.#records.chatHistory()));
+	}
+
+	/**
+	 * The join answer is the largest message the SFU sends: the peers list
+	 * plus one chat page. The page is bounded by chatPage
+	 * (limits.chatHistoryPageMaxBytes); a PeerInfo is at most ~330 bytes (ids
+	 * of ≤ 64 characters, names of ≤ 40 characters), so the answer stays
+	 * within limits.serverMessageMaxBytes (1 MiB) for rooms of up to ~3,000
+	 * people, far beyond what one router carries. Every other message is
+	 * smaller: one chat message, one consumer's RTP parameters, a few ids.
+	 */
+	#joinAnswer(peer: Peer, others: Peer[], page: ChatPage): ClientRequests["join"]["response"] {
+		return {
+			self: this.#infoOf(peer),
+			peers: others.map((other) => this.#infoOf(other)),
+			mode: this.mode,
+			chat: page.messages,
+			chatMore: page.more,
+		};
+	}
+
+	/**
+	 * Consumers are created after the response so the client knows who is in
+	 * the room before their media arrives.
+	 */
+	#consumeEveryoneLater(peer: Peer, others: Peer[]): void {
 		setImmediate(() => {
 			// Someone may be speaking already; otherwise the first change tells.
-			peer.notifySpeaking(this.#speaking.current);
+			if (this.#media) peer.notifySpeaking(this.#media.speaking.current);
 			for (const other of others) {
 				for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
 			}
 		});
-		return {
-			self: info,
-			peers: others.map((other) => this.#infoOf(other)),
-			mode: this.mode,
-			chat: mergeChat(history, peer.takeHeldChat()),
-		};
+	}
+
+	#chatHistory(
+		peer: Peer,
+		{ before }: ClientRequests["chatHistory"]["request"],
+	): ClientRequests["chatHistory"]["response"] {
+		if (!peer.joined) throw new SignalingError("not-joined", "join before reading the chat history");
+		const history = this.#records.chatHistory();
+		const index = history.findIndex((message) => message.id === before);
+		// Unknown, or dropped off the kept history since the client saw it.
+		if (index < 0) throw new SignalingError("not-found", "no such message in the kept history");
+		return chatPage(history, index);
 	}
 
 	async #produce(
 		peer: Peer,
 		{ transportId, kind, rtpParameters, source }: ClientRequests["produce"]["request"],
+		generation: number,
 	): Promise<ClientRequests["produce"]["response"]> {
+		const media = await this.#currentMedia(generation);
 		if (!peer.joined) throw new SignalingError("not-joined", "join before producing");
+		if (peer.rejoinDue) throw new SignalingError("not-joined", "join again (after mediaReset) before producing");
 		const transport = peer.transports.get(transportId);
 		if (transport?.appData.direction !== "send") {
 			throw new SignalingError("not-found", "no such send transport");
@@ -487,7 +657,12 @@ export class Room extends EventEmitter<RoomEvents> {
 		try {
 			producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: peer.id } });
 		} catch (error) {
+			this.#stillCurrent(media);
 			throw new SignalingError("bad-request", `produce: ${(error as Error).message}`);
+		}
+		if (this.#media !== media || producer.closed) {
+			producer.close();
+			throw mediaMovedError();
 		}
 		await this.attachProducer(peer, producer, source);
 		return { producerId: producer.id };
@@ -503,7 +678,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		producer.appData = { ...producer.appData, source, peerId: peer.id };
 		peer.producers.set(producer.id, producer);
 		producer.on("transportclose", () => peer.producers.delete(producer.id));
-		if (source === "mic") await this.#speaking.add(producer, peer.id);
+		if (source === "mic") await this.#media?.speaking.add(producer, peer.id);
 		this.#writePresence(peer);
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
 	}
@@ -526,13 +701,16 @@ export class Room extends EventEmitter<RoomEvents> {
 			text: checked,
 			sentAt: Date.now(),
 		};
-		// Stored before it is broadcast, so a join reading the history in
-		// between finds it there or holds it (see #join); a Redis failure is
-		// logged and the message is delivered anyway.
-		await this.#records.appendChat(message);
+		// Into the history (memory, synchronously) and out to everyone in one
+		// step, with no await in between: a join reads the history and starts
+		// hearing chat in one step too (see #join), so it gets each message
+		// once, in its page or after it. The Redis copy is awaited after; a
+		// failure there is logged and changes nothing for the call.
+		const stored = this.#records.appendChat(message);
 		for (const other of this.#peers.values()) {
 			if (other.hearsChat) other.deliverChat(message);
 		}
+		await stored;
 		// Never the text: logs are not a place for what people say.
 		this.#logger.debug({ peer: peer.id, message: message.id, length: checked.length }, "chat message");
 		return { message };
@@ -566,18 +744,28 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** Let `consumer` receive `producer`: created paused, resumed once the client is ready for it. */
 	async #consume(consumerPeer: Peer, producerPeer: Peer, producer: Producer): Promise<void> {
+		const media = this.#media;
 		const rtpCapabilities = consumerPeer.rtpCapabilities;
 		const transport = consumerPeer.transport("recv");
-		if (!rtpCapabilities || !transport || producer.closed) return;
-		if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+		// Without capabilities the peer is waiting to rejoin after mediaReset; it consumes everyone then.
+		if (!media || !rtpCapabilities || !transport || producer.closed) return;
+		// A join and a new producer can both reach the same pair; one consumer is enough.
+		if (consumerPeer.consumedProducers.has(producer.id)) return;
+		if (!media.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
 			this.#logger.info({ peer: consumerPeer.id, producer: producer.id }, "peer cannot consume producer");
 			return;
 		}
+		consumerPeer.consumedProducers.add(producer.id);
 		try {
 			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+			if (this.#media !== media || consumer.closed) {
+				consumer.close();
+				return;
+			}
 			consumerPeer.consumers.set(consumer.id, consumer);
 			const closed = () => {
 				consumerPeer.consumers.delete(consumer.id);
+				consumerPeer.consumedProducers.delete(producer.id);
 				consumerPeer.notify("consumerClosed", { consumerId: consumer.id });
 			};
 			consumer.on("transportclose", () => consumerPeer.consumers.delete(consumer.id));

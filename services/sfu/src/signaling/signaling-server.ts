@@ -1,11 +1,25 @@
 /**
- * The protoo WebSocket endpoint. A connection is accepted into a room only
- * with a valid token for that room; otherwise the client is told why in a
- * `refused` notification and the socket is closed (code 4000, so protoo
- * clients do not retry). Kicked peers are refused here too: their peer id is
- * in the room's revocation set until the room ends.
+ * The protoo WebSocket endpoint, and the door of every room.
+ *
+ * Two kinds of "no", which clients must tell apart:
+ * - Refused: a decision about this token and room (missing, invalid,
+ *   expired, revoked, wrong room, no such room). The client is told why in a
+ *   `refused` notification and the socket is closed; the client drops its
+ *   credentials and stops. Kicked peers are refused here too: their peer id
+ *   is in the room's revocation set (kept in memory while the room is open
+ *   here, in Redis otherwise) until the room ends.
+ * - Unavailable: this node cannot decide or cannot serve now (Redis
+ *   unreachable, no live media worker, anything unexpected). The WebSocket
+ *   upgrade is rejected with HTTP 503, nothing is said in protoo terms, and
+ *   the client keeps its credentials and retries with back-off.
+ *
+ * Connections are kept alive with WebSocket pings: a peer whose network
+ * vanished without a FIN stops answering and is dropped after
+ * keepaliveIntervalMs + keepaliveGraceMs, so it leaves the room in bounded
+ * time instead of staying as a ghost.
  */
 import type { Server as HttpServer } from "node:http";
+import type { Socket } from "node:net";
 import {
 	limits,
 	type RefusalReason,
@@ -26,39 +40,86 @@ class Refusal extends Error {
 	}
 }
 
+/** The node cannot decide now (see the file comment); the upgrade gets a 503. */
+class Unavailable extends Error {}
+
+export interface SignalingKeepalive {
+	/** How often an idle connection is pinged. */
+	intervalMs: number;
+	/** How long a ping may go unanswered before the connection is dropped. */
+	graceMs: number;
+}
+
 export class SignalingServer {
 	readonly #server: WebSocketServer;
 	readonly #verifier: TokenVerifier;
 	readonly #rooms: RoomRegistry;
 	readonly #logger: Logger;
+	/** Sockets of accepted connections, so shutdown can drop them without a goodbye. */
+	readonly #sockets = new Set<Socket>();
 
-	constructor(options: { httpServer: HttpServer; verifier: TokenVerifier; rooms: RoomRegistry; logger: Logger }) {
+	constructor(options: {
+		httpServer: HttpServer;
+		verifier: TokenVerifier;
+		rooms: RoomRegistry;
+		logger: Logger;
+		keepalive: SignalingKeepalive;
+	}) {
 		this.#verifier = options.verifier;
 		this.#rooms = options.rooms;
 		this.#logger = options.logger;
 		this.#server = new WebSocketServer(options.httpServer, {
 			maxReceivedFrameSize: limits.signalingMessageMaxBytes,
 			maxReceivedMessageSize: limits.signalingMessageMaxBytes,
+			// Explicit, not protoo's 60 s default: a silent peer is gone within interval + grace.
+			keepalive: true,
+			keepaliveInterval: options.keepalive.intervalMs,
+			dropConnectionOnKeepaliveTimeout: true,
+			keepaliveGracePeriod: options.keepalive.graceMs,
 		});
-		this.#server.on("connectionrequest", (info, accept) => {
+		this.#server.on("connectionrequest", (info, accept, reject) => {
 			this.#admit(info).then(
 				({ claims, room }) => {
-					if (room.closed) throw new Refusal("room-not-found", "the room has just closed");
-					room.addPeer(claims, accept());
+					// The room closed while we decided (its last peer left): opening it again is a retry away.
+					if (room.closed) throw new Unavailable("the room has just closed");
+					const transport = accept();
+					this.#track(info.socket);
+					room.addPeer(claims, transport);
 				},
 				(error: unknown) => {
-					const refusal =
-						error instanceof Refusal ? error : new Refusal("token-invalid", "the connection could not be accepted");
-					if (!(error instanceof Refusal)) this.#logger.warn({ err: error }, "connection request failed");
-					this.#logger.info({ reason: refusal.reason }, "connection refused");
-					void refuse(accept(), { reason: refusal.reason, message: refusal.message });
+					if (error instanceof Refusal) {
+						this.#logger.info({ reason: error.reason }, "connection refused");
+						const transport = accept();
+						void refuse(transport, { reason: error.reason, message: error.message });
+						return;
+					}
+					if (!(error instanceof Unavailable)) this.#logger.warn({ err: error }, "connection request failed");
+					this.#logger.info("connection turned away: unavailable");
+					reject(503, "unavailable, try again later");
 				},
 			);
 		});
 	}
 
+	/** Stop accepting connections. */
 	stop(): void {
 		this.#server.stop();
+	}
+
+	/**
+	 * Drop every connection without a close frame, as a crash would: clients
+	 * see the socket end abnormally, which is "unavailable", and come back
+	 * when the node is up again. Called at shutdown before the rooms close,
+	 * so that protoo's close (code 4000) never reaches anyone.
+	 */
+	dropAll(): void {
+		for (const socket of this.#sockets) socket.destroy();
+		this.#sockets.clear();
+	}
+
+	#track(socket: Socket): void {
+		this.#sockets.add(socket);
+		socket.once("close", () => this.#sockets.delete(socket));
 	}
 
 	async #admit(info: ConnectionRequestInfo) {
@@ -71,6 +132,7 @@ export class SignalingServer {
 			claims = await this.#verifier.verify(token);
 		} catch (error) {
 			if (error instanceof TokenError) throw new Refusal(error.reason, error.message);
+			// The signing keys could not be read (Redis away): that is not a verdict on the token.
 			throw error;
 		}
 		if (!roomId || roomId !== claims.room) throw new Refusal("wrong-room", "the token is for another room");
@@ -80,6 +142,12 @@ export class SignalingServer {
 		}
 		const room = await this.#rooms.open(claims.room);
 		if (!room) throw new Refusal("room-not-found", "the room does not exist or has ended");
+		// Opening read the revocation set again; a kick may have landed in between.
+		if (room.records.isRevoked(claims.sub)) {
+			// Nobody else may be coming: a room opened for this refusal alone must not stay open.
+			if (room.peers.size === 0) room.close();
+			throw new Refusal("token-revoked", "you were removed from this room");
+		}
 		return { claims, room };
 	}
 }
@@ -87,6 +155,8 @@ export class SignalingServer {
 async function refuse(transport: WebSocketTransport, data: ServerNotifications["refused"]): Promise<void> {
 	try {
 		await transport.send({ notification: true, method: "refused", data });
+	} catch {
+		// The socket went away first; there is nobody left to tell.
 	} finally {
 		transport.close();
 	}

@@ -2,6 +2,7 @@
  * One mediasoup worker per core, each with a WebRtcServer so that all its
  * transports share one UDP and one TCP port (one port to publish per worker).
  */
+import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { createWorker, workerBin as defaultWorkerBin } from "mediasoup";
 import type { WebRtcServer, Worker } from "mediasoup/types";
@@ -36,10 +37,17 @@ export function findWorkerBin(explicit: string | undefined): string {
 	return bin;
 }
 
+interface WorkerPoolEvents {
+	/** A worker started (at creation or as a replacement for one that died). */
+	started: [MediaWorker];
+	closed: [];
+}
+
 export class WorkerPool {
 	readonly #options: WorkerPoolOptions;
 	readonly #bin: string;
 	readonly #workers: MediaWorker[] = [];
+	readonly #events = new EventEmitter<WorkerPoolEvents>();
 	#closed = false;
 
 	private constructor(options: WorkerPoolOptions, bin: string) {
@@ -75,8 +83,40 @@ export class WorkerPool {
 		return best;
 	}
 
+	/**
+	 * The least-loaded live worker, waiting up to `timeoutMs` for one to start
+	 * when none is running (a single worker just died and its replacement is
+	 * on its way). Rooms whose worker died use it to move instead of closing;
+	 * WorkerUnavailableError if no worker comes in time or the pool closes.
+	 */
+	async waitForLive(load: (worker: MediaWorker) => number, timeoutMs: number): Promise<MediaWorker> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			if (this.#closed) throw new WorkerUnavailableError("the worker pool is closed");
+			try {
+				return this.leastLoaded(load);
+			} catch (error) {
+				if (!(error instanceof WorkerUnavailableError)) throw error;
+			}
+			const left = deadline - Date.now();
+			if (left <= 0) throw new WorkerUnavailableError(`no mediasoup worker started within ${timeoutMs} ms`);
+			await new Promise<void>((resolve) => {
+				const done = () => {
+					clearTimeout(timer);
+					this.#events.off("started", done);
+					this.#events.off("closed", done);
+					resolve();
+				};
+				const timer = setTimeout(done, left);
+				this.#events.on("started", done);
+				this.#events.on("closed", done);
+			});
+		}
+	}
+
 	close(): void {
 		this.#closed = true;
+		this.#events.emit("closed");
 		for (const { worker } of this.#workers) worker.close();
 	}
 
@@ -100,11 +140,18 @@ export class WorkerPool {
 	}
 
 	async #replace(index: number): Promise<void> {
-		// Rooms on the dead worker close themselves (their router reports
-		// "workerclose"); new rooms land on the replacement.
+		// Rooms on the dead worker move to a live one by themselves (their
+		// router reports "workerclose"; see waitForLive); new rooms land on the
+		// replacement too.
 		if (this.#closed) return;
 		try {
-			this.#workers[index] = await this.#start(index);
+			const replacement = await this.#start(index);
+			if (this.#closed) {
+				replacement.worker.close();
+				return;
+			}
+			this.#workers[index] = replacement;
+			this.#events.emit("started", replacement);
 		} catch (error) {
 			this.#options.logger.error({ worker: index, err: error }, "could not replace mediasoup worker");
 		}

@@ -1,0 +1,265 @@
+/**
+ * The media of one connection attempt: the mediasoup device, the send and
+ * receive transports, our producers and the consumers of everyone else.
+ * Nothing in it survives the attempt: on a drop or a `mediaReset` it is
+ * closed whole and a new one is built (the SFU forgot its side already).
+ * The tracks it sends belong to LocalMedia and outlive it (stopTracks: false).
+ */
+import type { MediaSource, ServerRequests, WebRtcTransportInfo } from "@mindmeet/protocol";
+import { Device } from "mediasoup-client";
+import type { Consumer, MediaKind, Producer, RtpCapabilities, Transport } from "mediasoup-client/types";
+import type { MediaPatch } from "./roster.ts";
+import { trackPatch } from "./roster.ts";
+import type { SignalingRequest } from "./signaling.ts";
+
+export type NewConsumer = ServerRequests["newConsumer"]["request"];
+
+interface ConsumerEntry {
+	consumer: Consumer;
+	peerId: string;
+	source: MediaSource;
+	/** Simulcast layer last asked of the SFU for this consumer (cameras only). */
+	layer?: number;
+}
+
+export const kindOf = (source: MediaSource): MediaKind => (source === "mic" ? "audio" : "video");
+
+function isMediaSource(value: unknown): value is MediaSource {
+	return value === "mic" || value === "cam" || value === "screen";
+}
+
+/**
+ * The camera goes out in two simulcast layers (half and full resolution), so
+ * the SFU can forward the small one to small tiles and nobody downloads
+ * 700 kbit/s to fill a thumbnail. A start bitrate of 1 Mbit/s skips the slow
+ * ramp-up from the browser's default. Screens go out in one layer: text must
+ * stay sharp.
+ */
+const cameraEncodings = {
+	encodings: [
+		{ scaleResolutionDownBy: 2, maxBitrate: 150_000 },
+		{ scaleResolutionDownBy: 1, maxBitrate: 700_000 },
+	],
+	codecOptions: { videoGoogleStartBitrate: 1000 },
+};
+
+export interface MediaLayerEvents {
+	/**
+	 * A transport failed. `hadMedia`: media had flowed on this layer (then a
+	 * fresh connection is worth it); without it, UDP and TCP to the SFU are
+	 * probably blocked and trying again would fail again.
+	 */
+	onTransportFailed: (hadMedia: boolean) => void;
+	/** A transport connected: media gets through to the SFU. */
+	onTransportConnected: () => void;
+}
+
+export class MediaLayer {
+	readonly #request: SignalingRequest;
+	readonly #events: MediaLayerEvents;
+	#device: Device | undefined;
+	#send: Transport | undefined;
+	#recv: Transport | undefined;
+	readonly #producers = new Map<MediaSource, Producer>();
+	readonly #consumers = new Map<string, ConsumerEntry>();
+	/**
+	 * Pause/resume news about consumers still being set up (newConsumer is
+	 * answered asynchronously, and a producer paused right after it started,
+	 * as a muted mic is after a reconnect, overtakes it), by consumer id.
+	 */
+	readonly #earlyPauses = new Map<string, boolean>();
+	#mediaUp = false;
+	#closed = false;
+
+	constructor(request: SignalingRequest, events: MediaLayerEvents) {
+		this.#request = request;
+		this.#events = events;
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Load the device with the router's capabilities; returns what we can receive (for `join`). */
+	async load(routerRtpCapabilities: RtpCapabilities): Promise<RtpCapabilities> {
+		const device = await Device.factory();
+		await device.load({ routerRtpCapabilities });
+		this.#device = device;
+		return device.recvRtpCapabilities;
+	}
+
+	createTransports(recvInfo: WebRtcTransportInfo, sendInfo: WebRtcTransportInfo, iceServers: RTCIceServer[]): void {
+		const device = this.#device;
+		if (!device || this.#closed) throw new Error("media layer not loaded");
+		this.#recv = this.#transport(device, "recv", recvInfo, iceServers);
+		const send = this.#transport(device, "send", sendInfo, iceServers);
+		send.on("produce", ({ kind, rtpParameters, appData }, callback, errback) => {
+			const source = appData.source;
+			if (!isMediaSource(source)) {
+				errback(new Error("producer without a media source"));
+				return;
+			}
+			this.#request("produce", { transportId: send.id, kind, rtpParameters, source }).then(
+				({ producerId }) => callback({ id: producerId }),
+				errback,
+			);
+		});
+		this.#send = send;
+	}
+
+	#transport(device: Device, direction: "send" | "recv", info: WebRtcTransportInfo, iceServers: RTCIceServer[]) {
+		const options = { ...info, iceServers };
+		const transport = direction === "send" ? device.createSendTransport(options) : device.createRecvTransport(options);
+		transport.on("connect", ({ dtlsParameters }, callback, errback) => {
+			this.#request("connectWebRtcTransport", { transportId: transport.id, dtlsParameters }).then(
+				() => callback(),
+				errback,
+			);
+		});
+		transport.on("connectionstatechange", (state) => {
+			if (this.#closed) return;
+			if (state === "connected") {
+				this.#mediaUp = true;
+				this.#events.onTransportConnected();
+			}
+			if (state === "failed") this.#events.onTransportFailed(this.#mediaUp);
+		});
+		return transport;
+	}
+
+	canProduce(source: MediaSource): boolean {
+		return Boolean(this.#send && this.#device?.canProduce(kindOf(source)));
+	}
+
+	/**
+	 * Send a local track; `paused` sends it muted from the start (a rebuild
+	 * keeps a muted mic muted). False when it cannot be sent (no transport,
+	 * or the device cannot send this kind).
+	 */
+	async produce(source: MediaSource, track: MediaStreamTrack, paused: boolean): Promise<boolean> {
+		const transport = this.#send;
+		if (!transport || !this.canProduce(source)) return false;
+		// A disabled track sends silence (or black) until the pause below reaches the SFU, so nothing leaks.
+		track.enabled = !paused;
+		const producer = await transport.produce({
+			track,
+			stopTracks: false,
+			appData: { source },
+			...(source === "cam" ? cameraEncodings : {}),
+		});
+		if (this.#closed) {
+			producer.close();
+			return false;
+		}
+		this.#producers.get(source)?.close();
+		this.#producers.set(source, producer);
+		if (paused) {
+			producer.pause();
+			await this.#request("pauseProducer", { producerId: producer.id });
+		}
+		return true;
+	}
+
+	hasProducer(source: MediaSource): boolean {
+		return this.#producers.has(source);
+	}
+
+	/** Mute or unmute a running producer, locally at once, then tell the SFU. */
+	async setPaused(source: MediaSource, paused: boolean): Promise<void> {
+		const producer = this.#producers.get(source);
+		if (!producer || producer.paused === paused) return;
+		if (paused) producer.pause();
+		else producer.resume();
+		await this.#request(paused ? "pauseProducer" : "resumeProducer", { producerId: producer.id });
+	}
+
+	async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+		await this.#producers.get(source)?.replaceTrack({ track });
+	}
+
+	/** Stop sending a source; the request lets the SFU tell the others at once. */
+	async closeProducer(source: MediaSource): Promise<void> {
+		const producer = this.#producers.get(source);
+		if (!producer) return;
+		this.#producers.delete(source);
+		producer.close();
+		if (!this.#closed) await this.#request("closeProducer", { producerId: producer.id });
+	}
+
+	/** Receive what the SFU offers; returns the track and whether it starts paused. */
+	async consume(data: NewConsumer): Promise<{ track: MediaStreamTrack; paused: boolean }> {
+		const transport = this.#recv;
+		if (!transport || this.#closed) throw new Error("not ready to receive media");
+		const consumer = await transport.consume({
+			id: data.id,
+			producerId: data.producerId,
+			kind: data.kind,
+			rtpParameters: data.rtpParameters,
+		});
+		if (this.#closed) {
+			consumer.close();
+			throw new Error("media reset meanwhile");
+		}
+		this.#consumers.set(consumer.id, { consumer, peerId: data.peerId, source: data.source });
+		const paused = this.#earlyPauses.get(consumer.id) ?? data.producerPaused;
+		this.#earlyPauses.delete(consumer.id);
+		return { track: consumer.track, paused };
+	}
+
+	/** A consumer was paused or resumed by its sender; undefined if it is not set up yet (remembered for then). */
+	markConsumer(consumerId: string, paused: boolean): { peerId: string; source: MediaSource } | undefined {
+		const entry = this.#consumers.get(consumerId);
+		if (!entry) {
+			this.#earlyPauses.set(consumerId, paused);
+			return undefined;
+		}
+		return { peerId: entry.peerId, source: entry.source };
+	}
+
+	closeConsumer(consumerId: string): { peerId: string; source: MediaSource; track: MediaStreamTrack } | undefined {
+		const entry = this.#consumers.get(consumerId);
+		if (!entry) return undefined;
+		this.#consumers.delete(consumerId);
+		entry.consumer.close();
+		return { peerId: entry.peerId, source: entry.source, track: entry.consumer.track };
+	}
+
+	closePeer(peerId: string): void {
+		for (const [id, entry] of this.#consumers) {
+			if (entry.peerId !== peerId) continue;
+			entry.consumer.close();
+			this.#consumers.delete(id);
+		}
+	}
+
+	/** What of this peer's media arrived already (before we knew their name). */
+	mediaOf(peerId: string): MediaPatch {
+		const patch: MediaPatch = {};
+		for (const entry of this.#consumers.values()) {
+			if (entry.peerId === peerId) Object.assign(patch, trackPatch(entry.source, entry.consumer.track, false));
+		}
+		return patch;
+	}
+
+	/** Ask for the simulcast layer that fits this peer's tile; repeats send nothing. */
+	preferLayer(peerId: string, spatialLayer: number): void {
+		if (this.#closed) return;
+		for (const entry of this.#consumers.values()) {
+			if (entry.peerId !== peerId || entry.source !== "cam" || entry.layer === spatialLayer) continue;
+			entry.layer = spatialLayer;
+			// An SFU without layer support refuses; the camera then keeps arriving at its best layer.
+			this.#request("setConsumerPreferredLayers", { consumerId: entry.consumer.id, spatialLayer }).catch(() => {});
+		}
+	}
+
+	/** Close everything; closing a transport closes its producers and consumers. Local tracks survive. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#send?.close();
+		this.#recv?.close();
+		this.#producers.clear();
+		this.#consumers.clear();
+		this.#earlyPauses.clear();
+	}
+}
