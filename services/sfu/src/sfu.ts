@@ -68,6 +68,20 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 			response.end(JSON.stringify({ ok: true, node: config.nodeId, rooms: rooms.rooms.size, peers: rooms.peerCount }));
 			return;
 		}
+		if (request.method === "GET" && request.url === "/stats") {
+			// Counts only, no ids: for the operator and the soak benchmark (listens where /health does).
+			workers.objectCounts().then(
+				(mediasoup) => {
+					response.writeHead(200, { "content-type": "application/json" });
+					response.end(JSON.stringify({ rooms: rooms.rooms.size, peers: rooms.peerCount, mediasoup }));
+				},
+				() => {
+					response.writeHead(503, { "content-type": "application/json" });
+					response.end(JSON.stringify({ statusCode: 503, error: "Service Unavailable", message: "workers busy" }));
+				},
+			);
+			return;
+		}
 		response.writeHead(404, { "content-type": "application/json" });
 		response.end(JSON.stringify({ statusCode: 404, error: "Not Found", message: "not found" }));
 	});

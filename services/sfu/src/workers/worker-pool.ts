@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { createWorker, workerBin as defaultWorkerBin } from "mediasoup";
-import type { WebRtcServer, Worker } from "mediasoup/types";
+import type { Router, WebRtcServer, Worker } from "mediasoup/types";
 import type { Logger } from "pino";
 
 export interface MediaWorker {
@@ -24,6 +24,15 @@ export interface WorkerPoolOptions {
 }
 
 export class WorkerUnavailableError extends Error {}
+
+/** How many mediasoup objects the live workers hold, from their own dumps (not from this process's maps). */
+export interface MediaObjectCounts {
+	workers: number;
+	routers: number;
+	transports: number;
+	producers: number;
+	consumers: number;
+}
 
 /** Where the worker binary is, or a message that says how to get one. */
 export function findWorkerBin(explicit: string | undefined): string {
@@ -48,6 +57,8 @@ export class WorkerPool {
 	readonly #bin: string;
 	readonly #workers: MediaWorker[] = [];
 	readonly #events = new EventEmitter<WorkerPoolEvents>();
+	/** Every open router, so objectCounts can dump it: a worker's own dump lists router ids only. */
+	readonly #routers = new Set<Router>();
 	#closed = false;
 
 	private constructor(options: WorkerPoolOptions, bin: string) {
@@ -114,6 +125,28 @@ export class WorkerPool {
 		}
 	}
 
+	/**
+	 * Count what the workers themselves hold. A leak shows here even when
+	 * this process has forgotten the object (the soak benchmark reads it
+	 * after everyone left, expecting zeros).
+	 */
+	async objectCounts(): Promise<MediaObjectCounts> {
+		const counts: MediaObjectCounts = { workers: 0, routers: 0, transports: 0, producers: 0, consumers: 0 };
+		for (const { worker } of this.#workers) {
+			if (worker.closed) continue;
+			counts.workers++;
+			counts.routers += (await worker.dump()).routerIds.length;
+		}
+		for (const router of this.#routers) {
+			if (router.closed) continue;
+			const dump = await router.dump();
+			counts.transports += dump.transportIds.length;
+			counts.producers += dump.mapProducerIdConsumerIds.length;
+			counts.consumers += dump.mapConsumerIdProducerId.length;
+		}
+		return counts;
+	}
+
 	close(): void {
 		this.#closed = true;
 		this.#events.emit("closed");
@@ -130,6 +163,10 @@ export class WorkerPool {
 				{ ...listen, protocol: "udp" },
 				{ ...listen, protocol: "tcp" },
 			],
+		});
+		worker.observer.on("newrouter", (router) => {
+			this.#routers.add(router);
+			router.observer.once("close", () => this.#routers.delete(router));
 		});
 		worker.on("died", (error) => {
 			logger.error({ worker: index, pid: worker.pid, err: error }, "mediasoup worker died");
