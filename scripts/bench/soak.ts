@@ -111,7 +111,7 @@ const fakeDtls = {
 	role: "client" as const,
 	fingerprints: [
 		{
-			algorithm: "sha-256",
+			algorithm: "sha-256" as const,
 			value: Array.from({ length: 32 }, () =>
 				Math.floor(between(0, 256)).toString(16).padStart(2, "0").toUpperCase(),
 			).join(":"),

@@ -212,3 +212,60 @@ test("after 300 long messages a late joiner and a reloading host both get in, se
 	await Promise.all([remoteVideoAdvancing(host, "Gil"), remoteVideoAdvancing(late, "Fabi")]);
 	assert.equal(await host.getByText(pt["call.disconnected"] ?? "").count(), 0);
 });
+
+test("someone whose connection is gone while more than a page of chat is said gets every message back, once", {
+	timeout: 300_000,
+}, async () => {
+	const host = await person();
+	const guest = await person();
+	const link = await startCall(host, "Hugo", guest, "Iara", meet.stack.url);
+	const roomId = roomIdOf(link);
+	const writers: SignalingPeer[] = [];
+	for (let index = 0; index < 3; index++) {
+		const name = `Redator ${index + 1}`;
+		const pending = await knockOverHttp(meet.stack.url, roomId, name);
+		await answerKnock(host, name, "admit");
+		const peer = await SignalingPeer.connect(meet.stack.url, roomId, (await pending.admitted).token);
+		peers.push(peer);
+		await peer.join();
+		writers.push(peer);
+	}
+	await openChat(guest);
+
+	// Offline: the guest's signaling goes silent; meanwhile 60 long messages (two join pages' worth) are said.
+	const gapTotal = 60;
+	await guest.context().setOffline(true);
+	try {
+		await Promise.all(
+			writers.map(async (peer, index) => {
+				for (let n = index + 1; n <= gapTotal; n += writers.length) {
+					const started = Date.now();
+					await sendRespectingLimit(peer, chatText(n));
+					const left = sendIntervalMs - (Date.now() - started);
+					if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+				}
+			}),
+		);
+	} finally {
+		await guest.context().setOffline(false);
+	}
+	for (const peer of writers) peer.close();
+
+	// Back without a click, with all 60 — not only the newest page — each once. (A wait that
+	// runs out is not the failure itself: the comparison below says which messages are missing.)
+	await guest
+		.waitForFunction(
+			(total) => document.querySelectorAll('[data-testid="chat-message"]').length >= total,
+			gapTotal,
+			{ timeout: 90_000 },
+		)
+		.catch(() => {});
+	const shown = (await shownNumbers(guest)).filter(Number.isFinite);
+	assert.deepEqual(
+		[...shown].sort((a, b) => a - b),
+		Array.from({ length: gapTotal }, (_, i) => i + 1),
+		"every message said while away is shown once",
+	);
+	await remoteVideoAdvancing(guest, "Hugo");
+	assert.equal(await guest.getByText(pt["call.disconnected"] ?? "").count(), 0);
+});

@@ -31,6 +31,8 @@ export interface Chat {
 	send: () => Promise<void>;
 }
 
+/** Pages fetched at most to fill the gap a long absence left (the room keeps 200 messages; a page is up to 50). */
+const maxGapPages = 4;
 /** A long call must not grow the page without end; older messages drop off the top. */
 const maxKept = 1000;
 /** How much of a message the "new message" toast shows. */
@@ -69,11 +71,37 @@ export function createChat(options: {
 		if (options.isOpen()) setUnread(0);
 	});
 
-	const receive = (incoming: readonly ChatMessage[], origin: "history" | "live" | "older", more?: boolean) => {
+	/**
+	 * A rejoin's page starts after a gap when more was said while we were
+	 * away than one page holds: fetch the pages before it until one reaches
+	 * a message we have (bounded: the room keeps 200 messages, 4 pages).
+	 */
+	const fillGap = async (before: string) => {
+		for (let page = 0; page < maxGapPages; page++) {
+			const known = new Set(messages().map((message) => message.id));
+			let older: { messages: ChatMessage[]; more: boolean };
+			try {
+				older = await options.loadOlder(before);
+			} catch {
+				return;
+			}
+			receive(older.messages, "gap");
+			const first = older.messages[0];
+			if (!older.more || !first || older.messages.some((message) => known.has(message.id))) return;
+			before = first.id;
+		}
+	};
+
+	const receive = (incoming: readonly ChatMessage[], origin: "history" | "live" | "older" | "gap", more?: boolean) => {
 		// Only the first history says whether there is more before it: a rejoin's page starts
 		// later than what may have been loaded on top already.
 		if (origin === "history" && !historySeen) setHasOlder(more === true);
 		const known = new Set(messages().map((message) => message.id));
+		const rejoinPage = origin === "history" && historySeen;
+		const pageStart = incoming[0];
+		if (rejoinPage && more === true && pageStart && !known.has(pageStart.id)) {
+			void fillGap(pageStart.id);
+		}
 		const fresh: ChatMessage[] = [];
 		for (const message of incoming) {
 			if (known.has(message.id)) continue;
