@@ -254,11 +254,9 @@ test("someone whose connection is gone while more than a page of chat is said ge
 	// Back without a click, with all 60 — not only the newest page — each once. (A wait that
 	// runs out is not the failure itself: the comparison below says which messages are missing.)
 	await guest
-		.waitForFunction(
-			(total) => document.querySelectorAll('[data-testid="chat-message"]').length >= total,
-			gapTotal,
-			{ timeout: 90_000 },
-		)
+		.waitForFunction((total) => document.querySelectorAll('[data-testid="chat-message"]').length >= total, gapTotal, {
+			timeout: 90_000,
+		})
 		.catch(() => {});
 	const shown = (await shownNumbers(guest)).filter(Number.isFinite);
 	assert.deepEqual(
