@@ -91,12 +91,7 @@ export class Peer {
 	 * it rejoins with its new transports.
 	 */
 	resetMedia(): void {
-		for (const producer of this.producers.values()) producer.close();
-		for (const transport of this.transports.values()) transport.close();
-		this.transports.clear();
-		this.producers.clear();
-		this.consumers.clear();
-		this.consumedProducers.clear();
+		this.#closeMedia();
 		this.#rtpCapabilities = undefined;
 		// A join in progress (chat held) finishes as a first join; the one after mediaReset is then a rejoin.
 		if (this.joined || this.#heldChat !== undefined) this.#rejoinDue = true;
@@ -196,8 +191,7 @@ export class Peer {
 		return (await this.#protoo.request(method, data)) as unknown as ServerRequests[M]["response"];
 	}
 
-	/** Close the signaling channel and every mediasoup object this peer owns. */
-	close(): void {
+	#closeMedia(): void {
 		// Closing the transports closes what is on them; a producer attached
 		// from another transport (tests feed real RTP through a PlainTransport)
 		// must go with its peer all the same.
@@ -207,6 +201,11 @@ export class Peer {
 		this.producers.clear();
 		this.consumers.clear();
 		this.consumedProducers.clear();
+	}
+
+	/** Close the signaling channel and every mediasoup object this peer owns. */
+	close(): void {
+		this.#closeMedia();
 		if (!this.#protoo.closed) this.#protoo.close();
 	}
 }
