@@ -82,8 +82,7 @@ export type CallEnd =
 	| { kind: "refused"; reason: Exclude<RefusalReason, "token-revoked">; message: string }
 	| { kind: "kicked" }
 	| { kind: "room-closed" }
-	| { kind: "disconnected" }
-	| { kind: "failed"; error: unknown };
+	| { kind: "disconnected" };
 
 /** Things worth telling the person while the call goes on. */
 export type CallNotice =
@@ -136,7 +135,7 @@ function statusOf(connection: ConnectionState): CallState["status"] {
 }
 
 const finalEvents: Record<
-	Exclude<CallEnd["kind"], "disconnected" | "failed">,
+	Exclude<CallEnd["kind"], "disconnected">,
 	Extract<ConnectionEvent, "refused" | "kicked" | "room-closed">
 > = {
 	refused: "refused",
@@ -623,7 +622,7 @@ export class CallSession {
 	#end(end: CallEnd): void {
 		if (this.#ended) return;
 		this.#ended = true;
-		if (end.kind !== "disconnected" && end.kind !== "failed") this.#connection.end(finalEvents[end.kind]);
+		if (end.kind !== "disconnected") this.#connection.end(finalEvents[end.kind]);
 		else this.#connection.giveUp();
 		this.#teardown();
 		this.#options.onEnded(end);

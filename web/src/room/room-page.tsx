@@ -34,7 +34,6 @@ const homeAfterSeconds = { final: 4, rejoinable: 10 } as const;
 
 function endMessage(end: CallEnd): string {
 	if (end.kind === "disconnected") return t("call.disconnected");
-	if (end.kind === "failed") return t("error.generic");
 	if (end.kind === "kicked") return t("call.kicked");
 	if (end.kind === "room-closed") return t("call.roomClosed");
 	const keys: Partial<Record<typeof end.reason, MessageKey>> = {
@@ -87,7 +86,7 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 		if (final || end.kind === "refused") forgetCredentials(props.roomId);
 		const message = endMessage(end);
 		showToast(message);
-		setStep({ kind: "ended", message, final, stay: end.kind === "disconnected" || end.kind === "failed" });
+		setStep({ kind: "ended", message, final, stay: end.kind === "disconnected" });
 	};
 	const onRoomClosed = () => onEnded({ kind: "room-closed" });
 	const onLeft = () => {
