@@ -93,3 +93,68 @@ export const RenewTokenResponse = Type.Object({
 	expiresAt: Type.Integer(),
 });
 export type RenewTokenResponse = Static<typeof RenewTokenResponse>;
+
+/**
+ * Who may create rooms (ROOM_CREATION): `open` (anyone, rate-limited per
+ * address), `password` (one host password for the team) or `accounts` (host
+ * accounts managed by the operator). Guests never sign in.
+ */
+export const RoomCreationMode = Type.Union([Type.Literal("open"), Type.Literal("password"), Type.Literal("accounts")]);
+export type RoomCreationMode = Static<typeof RoomCreationMode>;
+
+/** Account names: lower-case letters, digits and `.`, `_`, `-`, starting with a letter or digit. */
+export const accountNamePattern = "^[a-z0-9][a-z0-9._-]{0,63}$";
+export const AccountName = Type.String({
+	pattern: accountNamePattern,
+	description: "Lower-case letters, digits, '.', '_' and '-', 1–64 characters, starting with a letter or digit",
+});
+/** Host passwords: long enough not to be guessed in a few tries, short enough to hash cheaply. */
+export const HostPassword = Type.String({ minLength: 8, maxLength: 256 });
+/** A password presented at sign-in: only bounded (a too-short one simply does not match). */
+export const PresentedPassword = Type.String({ minLength: 1, maxLength: 256 });
+
+/**
+ * `POST /api/session`: a host signs in to create rooms. `password` mode takes
+ * only the team password; `accounts` mode takes the account name too.
+ */
+export const SignInRequest = Type.Object(
+	{ name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), password: PresentedPassword },
+	{ additionalProperties: false },
+);
+export type SignInRequest = Static<typeof SignInRequest>;
+
+/**
+ * A host credential: an opaque random token, sent as `Authorization: Bearer
+ * <token>` with `POST /api/rooms`. The server keeps only its hash.
+ */
+export const HostSession = Type.Object({
+	token: Type.String(),
+	/** The account signed in (accounts mode only). */
+	name: Type.Optional(Type.String()),
+	/** Epoch ms when the credential stops working. */
+	expiresAt: Type.Integer(),
+});
+export type HostSession = Static<typeof HostSession>;
+
+/** `GET /api/session`: which mode is on, and whether the presented credential (if any) is valid. */
+export const SessionStatus = Type.Object({
+	roomCreation: RoomCreationMode,
+	signedIn: Type.Boolean(),
+	name: Type.Optional(Type.String()),
+	expiresAt: Type.Optional(Type.Integer()),
+});
+export type SessionStatus = Static<typeof SessionStatus>;
+
+/** An account as the admin API lists it (never its password hash). */
+export const AccountSummary = Type.Object({
+	name: Type.String(),
+	createdAt: Type.Integer({ description: "Epoch ms" }),
+});
+export type AccountSummary = Static<typeof AccountSummary>;
+export const CreateAccountRequest = Type.Object(
+	{ name: AccountName, password: HostPassword },
+	{ additionalProperties: false },
+);
+export type CreateAccountRequest = Static<typeof CreateAccountRequest>;
+export const SetPasswordRequest = Type.Object({ password: HostPassword }, { additionalProperties: false });
+export type SetPasswordRequest = Static<typeof SetPasswordRequest>;

@@ -29,6 +29,12 @@ export const redisKeys = {
 	tokenKey: (kid: string) => `mm:token-key:${kid}`,
 	/** Hash nodeId → JSON SfuNodeStatus. */
 	sfuNodes: "mm:sfu:nodes",
+	/** JSON StoredAccount (a host who may create rooms in `accounts` mode), by account name. */
+	account: (name: string) => `mm:account:${name}`,
+	/** Set of account names, for admin listings. */
+	accounts: "mm:accounts",
+	/** JSON StoredHostSession, by sha-256 hex of the host's sign-in token; expires with the session. */
+	hostSession: (tokenHash: string) => `mm:host-session:${tokenHash}`,
 } as const;
 
 /** Every key that lives and dies with a room (the knock records expire on their own). */
@@ -106,3 +112,25 @@ export interface SfuNodeStatus {
 
 /** A node whose heartbeat is older than this is treated as gone. */
 export const sfuNodeStaleMs = 15_000;
+
+/** A host account. Only the scrypt hash of its password is stored. */
+export interface StoredAccount {
+	name: string;
+	/** `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`: the parameters travel with the hash. */
+	passwordHash: string;
+	/** Epoch ms. */
+	createdAt: number;
+	/** Random; changes when the password is reset, which ends every session signed in with the old one. */
+	epoch: string;
+}
+
+/** A host's sign-in, valid only while the mode (and, for accounts, the account's epoch) still matches. */
+export interface StoredHostSession {
+	mode: "password" | "accounts";
+	/** Account name (accounts mode). */
+	name?: string;
+	/** The account's epoch, or the team password's fingerprint, at sign-in. */
+	epoch: string;
+	/** Epoch ms. */
+	expiresAt: number;
+}

@@ -11,6 +11,8 @@ import { limits } from "@mindmeet/protocol";
 import { redisPublicKeyStore, TokenSigner, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger, LoggerOptions } from "pino";
+import { HostGate } from "./accounts/gate.ts";
+import { accountsPlugin } from "./accounts/plugin.ts";
 import { adminPlugin } from "./admin/plugin.ts";
 import type { ApiConfig } from "./config.ts";
 import { EventHub } from "./event-hub.ts";
@@ -132,7 +134,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	});
 
 	await app.register(healthPlugin, { redis });
+	const gate = await HostGate.create(config.roomCreation, redis, config.hostSessionTtl);
+	await app.register(accountsPlugin, { gate, signInRateLimit: config.signInRateLimit, adminToken: config.adminToken });
 	await app.register(roomsPlugin, {
+		gate,
+		createRateLimit: config.roomCreateRateLimit,
 		redis,
 		mintToken,
 		publicUrl: config.publicUrl,

@@ -22,10 +22,19 @@
  *                           vanished), so the SFU drops the peer instead of keeping a ghost in the call
  *   TOKEN_RENEWALS_PER_MINUTE=10  token renewals (POST /api/rooms/:roomId/token) one peer may make per
  *                           minute, per API instance; clients renew at half a token's life, plus reconnects
+ *   ROOM_CREATION=open      who may create rooms: open (anyone; rate-limited per address), password (one
+ *                           host password for the team, ROOM_CREATION_PASSWORD) or accounts (host accounts,
+ *                           managed with /api/admin/accounts or `./mindmeet accounts`). Guests never sign in.
+ *   ROOM_CREATION_PASSWORD= the team's host password, >= 8 characters; required with ROOM_CREATION=password
+ *                           (the API refuses to start without it). Only its scrypt hash is kept in memory.
+ *   ROOM_CREATE_RATE_LIMIT=20  rooms per minute from one client address (IPv6: one /64), in every mode
+ *   SIGN_IN_RATE_LIMIT=10   host sign-in attempts (POST /api/session) per minute from one address (IPv6: /64)
+ *   HOST_SESSION_TTL=2592000  seconds a host's sign-in (kept by the browser) stays valid: 30 days
  *   LOG_LEVEL=info          fatal, error, warn, info, debug, trace, silent
  *   NODE_ENV=development
  */
 import { resolve } from "node:path";
+import type { RoomCreationMode } from "@mindmeet/protocol";
 
 /** Everything the API reads from its environment, parsed and checked once at start. */
 export interface ApiConfig {
@@ -74,9 +83,28 @@ export interface ApiConfig {
 	 * plenty; the bound keeps a stolen-but-valid token from minting in a loop.
 	 */
 	tokenRenewalsPerMinute: number;
+	/** Who may create rooms, and how hosts prove it. */
+	roomCreation: RoomCreationConfig;
+	/** Rooms one client address (IPv6: one /64) may create per minute (per API instance). */
+	roomCreateRateLimit: number;
+	/** Sign-in attempts one client address (IPv6: one /64) may make per minute (per API instance). */
+	signInRateLimit: number;
+	/** How long a host's sign-in stays valid, seconds. */
+	hostSessionTtl: number;
 	logLevel: LogLevel;
 	nodeEnv: string;
 }
+
+/**
+ * `password` carries the team password as read from the environment: the API
+ * hashes it at start and keeps only the hash (accounts/gate.ts).
+ */
+export type RoomCreationConfig =
+	| { mode: Exclude<RoomCreationMode, "password"> }
+	| { mode: "password"; password: string };
+
+/** Shortest host password accepted (team password and account passwords alike). */
+export const hostPasswordMinLength = 8;
 
 export interface TurnConfig {
 	/** turn:/turns:/stun: URLs, in the order browsers should try them. */
@@ -133,6 +161,28 @@ function adminToken(env: NodeJS.ProcessEnv, production: boolean): string | undef
 		);
 	}
 	return token;
+}
+
+const roomCreationModes: readonly RoomCreationMode[] = ["open", "password", "accounts"];
+
+function roomCreation(env: NodeJS.ProcessEnv): RoomCreationConfig {
+	const mode = value(env, "ROOM_CREATION") ?? "open";
+	if (!(roomCreationModes as readonly string[]).includes(mode)) {
+		throw new Error(`ROOM_CREATION must be one of ${roomCreationModes.join(", ")}, got ${JSON.stringify(mode)}`);
+	}
+	if (mode !== "password") return { mode: mode as Exclude<RoomCreationMode, "password"> };
+	// Not trimmed beyond what value() does: a password is taken as written.
+	const password = value(env, "ROOM_CREATION_PASSWORD");
+	if (password === undefined) {
+		throw new Error(
+			"ROOM_CREATION=password but ROOM_CREATION_PASSWORD is not set: set the team's host password (at least " +
+				`${hostPasswordMinLength} characters), or choose ROOM_CREATION=accounts or open`,
+		);
+	}
+	if ([...password].length < hostPasswordMinLength || [...password].length > 256) {
+		throw new Error(`ROOM_CREATION_PASSWORD must be ${hostPasswordMinLength} to 256 characters`);
+	}
+	return { mode: "password", password };
 }
 
 function turn(env: NodeJS.ProcessEnv): TurnConfig | undefined {
@@ -212,6 +262,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		turn: turn(env),
 		signalingPingInterval: integer(env, "SIGNALING_PING_INTERVAL", 15, 1, 3_600),
 		tokenRenewalsPerMinute: integer(env, "TOKEN_RENEWALS_PER_MINUTE", 10, 1, 100_000),
+		roomCreation: roomCreation(env),
+		roomCreateRateLimit: integer(env, "ROOM_CREATE_RATE_LIMIT", 20, 1, 100_000),
+		signInRateLimit: integer(env, "SIGN_IN_RATE_LIMIT", 10, 1, 100_000),
+		hostSessionTtl: integer(env, "HOST_SESSION_TTL", 30 * 86_400, 60, 365 * 86_400),
 		logLevel: logLevel as LogLevel,
 		nodeEnv,
 	};

@@ -31,7 +31,8 @@ describe("faults: Redis down and back", { timeout: 60_000 }, () => {
 	let roomId: string;
 
 	before(async () => {
-		api = await startTestApi();
+		// Over 20 creations from one address: the per-address limit is tested in room-creation.test.ts.
+		api = await startTestApi({ ROOM_CREATE_RATE_LIMIT: "1000" });
 		base = await listen(api);
 		await registerNode(api.redis, { id: "node-a" });
 		const res = await api.app.inject({

@@ -7,8 +7,9 @@ import type {
 } from "@mindmeet/protocol";
 import { ApiRequestError, bearer, call, roomPath } from "./http.ts";
 
-export function createRoom(request: CreateRoomRequest): Promise<CreateRoomResponse> {
-	return call("POST", "/api/rooms", { body: request });
+/** `hostSession`: the sign-in token, when the server asks hosts to sign in (ROOM_CREATION password/accounts). */
+export function createRoom(request: CreateRoomRequest, hostSession?: string): Promise<CreateRoomResponse> {
+	return call("POST", "/api/rooms", { body: request, ...(hostSession ? { headers: bearer(hostSession) } : {}) });
 }
 
 /** The room's public facts, or null when there is no such room (any more). */

@@ -151,9 +151,13 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { redis, adminToken }) => {
-	// onRequest: before the body or params are even looked at, nobody without the token learns anything.
-	app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+/**
+ * The admin routes' gate, for every plugin that serves /api/admin/* (this one,
+ * accounts): an onRequest hook, so before the body or params are even looked
+ * at, nobody without the token learns anything.
+ */
+export function adminAuthHook(adminToken: string | undefined) {
+	return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
 		void reply.header("www-authenticate", 'Bearer realm="mindmeet-admin"');
 		if (adminToken === undefined) throw new HttpError(401, adminDisabledMessage);
 		const presented = bearerToken(request.headers.authorization);
@@ -161,7 +165,11 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 			throw new HttpError(401, "the admin bearer token (ADMIN_TOKEN) is required");
 		}
 		reply.removeHeader("www-authenticate");
-	});
+	};
+}
+
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { redis, adminToken }) => {
+	app.addHook("onRequest", adminAuthHook(adminToken));
 
 	app.setErrorHandler((error: FastifyError, _request, _reply) => {
 		if (error.validationContext === "params") {

@@ -2,6 +2,7 @@
  * Rooms: create a room (placed on the least-loaded live SFU node) and read its
  * public facts. Guests get in through the lobby (../lobby), never from here.
  */
+import fastifyRateLimit from "@fastify/rate-limit";
 import {
 	ApiError,
 	CreateRoomRequest,
@@ -15,10 +16,13 @@ import {
 } from "@mindmeet/protocol";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import { customAlphabet } from "nanoid";
+import type { HostGate } from "../accounts/gate.ts";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
+import { bearerToken } from "../room-auth.ts";
 import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
 import type { MintToken } from "../tokens.ts";
+import { clientAddressKey } from "./client-address.ts";
 import { displayName, loadRoom, newPeerId, roomNotFound } from "./store.ts";
 
 export interface RoomsPluginOptions {
@@ -30,6 +34,10 @@ export interface RoomsPluginOptions {
 	hostTokenTtl: number;
 	/** Lifetime of a room nobody enters, seconds (the SFU manages it once people are in). */
 	roomTtl: number;
+	/** Who may create rooms (ROOM_CREATION) and checks their sign-in. */
+	gate: HostGate;
+	/** Rooms per minute from one client address (IPv6: one /64). */
+	createRateLimit: number;
 }
 
 const newRoomId = customAlphabet(roomIdAlphabet, roomIdLength);
@@ -53,7 +61,18 @@ return 0
 const errorResponses = { 400: ApiError, 404: ApiError, 413: ApiError, 415: ApiError, 503: ApiError };
 
 export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, options) => {
-	const { redis, mintToken } = options;
+	const { redis, mintToken, gate } = options;
+
+	// Per client address (request.ip follows trustProxy), IPv6 by /64, per API instance, in memory.
+	await app.register(fastifyRateLimit, {
+		global: false,
+		keyGenerator: (request) => clientAddressKey(request.ip),
+		errorResponseBuilder: (_request, context) =>
+			new HttpError(
+				context.statusCode,
+				`too many rooms created from this address, try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} seconds`,
+			),
+	});
 
 	// A room id that fails the params schema (too long) is just an unknown room.
 	app.setErrorHandler((error: FastifyError, _request, _reply) => {
@@ -64,16 +83,20 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 	app.post<{ Body: CreateRoomRequest; Reply: CreateRoomResponse }>(
 		"/api/rooms",
 		{
+			config: { rateLimit: { max: options.createRateLimit, timeWindow: 60_000 } },
 			schema: {
 				summary: "Create a room",
 				description:
-					"Places the room on the least-loaded live SFU node and returns its link and the host's token. A room nobody enters expires after ROOM_TTL seconds.",
+					"Places the room on the least-loaded live SFU node and returns its link and the host's token. A room nobody enters expires after ROOM_TTL seconds. " +
+					"Unless ROOM_CREATION=open, needs `Authorization: Bearer <sign-in token>` from POST /api/session (401 without a valid one). " +
+					"Rate-limited per client address (ROOM_CREATE_RATE_LIMIT per minute, IPv6 per /64; 429 beyond).",
 				tags: ["rooms"],
 				body: CreateRoomRequest,
-				response: { 201: CreateRoomResponse, ...errorResponses },
+				response: { 201: CreateRoomResponse, 401: ApiError, 429: ApiError, ...errorResponses },
 			},
 		},
 		async (request, reply) => {
+			const { account } = await gate.authorizeCreate(bearerToken(request.headers.authorization));
 			const hostName = displayName(request.body.hostName, "hostName");
 			const node = await pickLeastLoadedNode(redis);
 			if (!node) throw new HttpError(503, "no media server is available, try again shortly");
@@ -108,7 +131,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 				role: "host",
 				ttlSeconds: options.hostTokenTtl,
 			});
-			request.log.info({ roomId, sfuNode: node.id, mode: request.body.mode }, "room created");
+			request.log.info({ roomId, sfuNode: node.id, mode: request.body.mode, account }, "room created");
 			return reply.code(201).send({ roomId, link: `${options.publicUrl}/r/${roomId}`, hostToken: token, peerId });
 		},
 	);
