@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { test } from "node:test";
+import { limits } from "@mindmeet/protocol";
 import { expectMediaFlowing } from "@mindmeet/testing/browser";
 import { openChat, sendChat, waitForChatMessage } from "@mindmeet/testing/chat";
 import { answerKnock, createRoom, firstFrame, knock, tile } from "@mindmeet/testing/flows";
@@ -55,6 +56,13 @@ test("a whole call works under the CSP: knock, admit, video both ways, chat, QR 
 	const hostProblems = await watchProblems(host);
 	const guestProblems = await watchProblems(guest);
 	const origin = selfOnlyOrigin();
+	// What the host's client puts on the wire: it cleans chat text itself, before the SFU does.
+	const sentFrames: string[] = [];
+	host.on("websocket", (socket) => {
+		socket.on("framesent", ({ payload }) => {
+			if (typeof payload === "string") sentFrames.push(payload);
+		});
+	});
 
 	const page = await host.goto(origin);
 	const csp = page?.headers()["content-security-policy"] ?? "";
@@ -85,6 +93,24 @@ test("a whole call works under the CSP: knock, admit, video both ways, chat, QR 
 		const shown = await waitForChatMessage(page, "oi sob a CSP!");
 		assert.equal(shown.text, "oi sob a CSP!");
 	}
+
+	const sentTexts = sentFrames
+		.map((frame) => JSON.parse(frame) as { method?: string; data?: { text?: string } })
+		.filter((message) => message.method === "sendChat")
+		.map((message) => message.data?.text);
+	assert.deepEqual(sentTexts, ["oi sob a CSP!"], "the client sent the text already cleaned");
+
+	// The client's own checks, with the same function: a draft of only invisible characters
+	// cannot be sent, and the limit is in code points as the SFU counts it (2000 emoji are
+	// 4000 UTF-16 units, which a maxlength attribute would have cut in half).
+	const input = host.getByTestId("chat-input");
+	await input.fill("\u202E\u200B\u0007 \n");
+	assert.equal(await host.getByTestId("chat-send").isDisabled(), true);
+	const emoji = "\u{1F600}";
+	await input.fill(emoji.repeat(limits.chatMaxLength + 1));
+	assert.equal(await input.inputValue(), emoji.repeat(limits.chatMaxLength), "cut at the limit, by code points");
+	await host.getByTestId("chat-send").click();
+	await waitForChatMessage(guest, emoji.repeat(limits.chatMaxLength));
 
 	assert.deepEqual(hostProblems, [], "nothing reported on the host's page");
 	assert.deepEqual(guestProblems, [], "nothing reported on the guest's page");
