@@ -27,17 +27,15 @@ function webSocketOrigin(publicUrl: string): string {
 
 export function contentSecurityPolicy(publicUrl: string): string {
 	return [
+		// Fonts, workers, manifests and anything not named below: this origin only.
 		"default-src 'self'",
 		"script-src 'self'",
 		"style-src 'self'",
-		// data: and blob: for images drawn or encoded in the page (avatars, canvases turned into images).
-		"img-src 'self' data: blob:",
+		// The app shows no data: or blob: images (the QR code is SVG markup, avatars are CSS).
+		"img-src 'self'",
+		// Video and audio elements play MediaStreams; blob: and mediastream: for browsers that treat them as URLs.
 		"media-src 'self' blob: mediastream:",
 		`connect-src 'self' ${webSocketOrigin(publicUrl)}`,
-		"font-src 'self'",
-		// mediasoup-client and the audio level meter may run workers or worklets from blobs.
-		"worker-src 'self' blob:",
-		"manifest-src 'self'",
 		"object-src 'none'",
 		"base-uri 'none'",
 		"form-action 'self'",
