@@ -30,7 +30,4 @@ export const limits = {
 	chatPerSecond: 3,
 } as const;
 
-/** Trim a display name and collapse inner whitespace; the result may be empty. */
-export function normalizeName(raw: string): string {
-	return raw.replace(/\s+/g, " ").trim();
-}
+// normalizeName lives in text.ts with the rest of the text hygiene.

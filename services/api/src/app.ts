@@ -25,6 +25,7 @@ import { type ApiRedis, describeError, logAvailability } from "./redis.ts";
 import { renewalPlugin } from "./renewal/plugin.ts";
 import { RoomAuthorizer } from "./room-auth.ts";
 import { roomsPlugin } from "./rooms/plugin.ts";
+import { securityHeaders, securityHeadersPlugin } from "./security-headers.ts";
 import { sfuProxyPlugin } from "./sfu-proxy/plugin.ts";
 import { tokenIssuer, tokenMinter } from "./tokens.ts";
 import { webPlugin } from "./web/plugin.ts";
@@ -81,7 +82,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
 		schemaErrorFormatter: formatSchemaErrors,
 		// Bad percent-encoding and the like: Fastify's own answer echoes the whole URL, query (token) included.
-		frameworkErrors: malformedUrlHandler,
+		// Answered before routing, so no hook runs: the security headers are added here.
+		frameworkErrors: (error, request, reply) => {
+			reply.headers(securityHeaders(config.publicUrl));
+			malformedUrlHandler(error, request, reply);
+		},
 		return503OnClosing: true,
 		forceCloseConnections: true,
 		// The client address (the knock rate limit's key) comes from X-Forwarded-For only behind a trusted proxy.
@@ -100,6 +105,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	const republish = setInterval(republishKey, republishKeyMs);
 	republish.unref();
 	app.addHook("onClose", async () => clearInterval(republish));
+
+	// First, on the root: every answer after this (pages, assets, JSON, errors, 404s) carries the headers.
+	await app.register(securityHeadersPlugin, { publicUrl: config.publicUrl });
 
 	app.setErrorHandler(apiErrorHandler);
 	// JSON only: any other body type is 415, not a string handed to the schema.

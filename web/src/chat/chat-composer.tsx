@@ -1,4 +1,4 @@
-import { limits } from "@mindmeet/protocol";
+import { limits, truncateText } from "@mindmeet/protocol";
 import Send from "lucide-solid/icons/send";
 import { createUniqueId, type JSX, onMount } from "solid-js";
 import { t } from "../i18n/index.ts";
@@ -28,6 +28,15 @@ export function ChatComposer(props: { chat: Chat }): JSX.Element {
 		void props.chat.send();
 	};
 
+	// The limit is in code points, as the SFU counts it; the maxlength attribute would count
+	// UTF-16 units and stop a message of emoji at half the length the server accepts.
+	const onInput = (event: InputEvent & { currentTarget: HTMLTextAreaElement }) => {
+		const field = event.currentTarget;
+		const text = truncateText(field.value, limits.chatMaxLength);
+		if (text !== field.value) field.value = text;
+		props.chat.setDraft(text);
+	};
+
 	return (
 		<form class="chat-composer" onSubmit={submit}>
 			<label class="visually-hidden" for={inputId}>
@@ -39,11 +48,10 @@ export function ChatComposer(props: { chat: Chat }): JSX.Element {
 				class="input chat-composer__input"
 				data-testid="chat-input"
 				rows={1}
-				maxLength={limits.chatMaxLength}
 				placeholder={t("chat.placeholder")}
 				aria-describedby={hintId}
 				value={props.chat.draft()}
-				onInput={(event) => props.chat.setDraft(event.currentTarget.value)}
+				onInput={onInput}
 				onKeyDown={onKeyDown}
 			/>
 			<span id={hintId} class="visually-hidden">

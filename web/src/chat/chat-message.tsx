@@ -25,7 +25,7 @@ export function ChatMessageItem(props: { message: ChatMessage; own: boolean }): 
 			data-author={props.message.name}
 		>
 			<div class="chat-message__meta">
-				<span class="chat-message__author">
+				<span class="chat-message__author" dir="auto">
 					{props.own ? t("call.you", { name: props.message.name }) : props.message.name}
 				</span>
 				<time
@@ -36,7 +36,8 @@ export function ChatMessageItem(props: { message: ChatMessage; own: boolean }): 
 					{formatTime(props.message.sentAt)}
 				</time>
 			</div>
-			<p class="chat-message__text" data-testid="chat-text">
+			{/* dir="auto": a right-to-left message is laid out on its own, never reordering what is around it. */}
+			<p class="chat-message__text" data-testid="chat-text" dir="auto">
 				{props.message.text}
 			</p>
 		</li>

@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@mindmeet/protocol";
+import { type ChatMessage, checkText } from "@mindmeet/protocol";
 import { type Accessor, createEffect, createSignal } from "solid-js";
 import { t } from "../i18n/index.ts";
 import { playSound } from "../ui/sounds.ts";
@@ -12,7 +12,7 @@ export interface Chat {
 	unread: Accessor<number>;
 	draft: Accessor<string>;
 	setDraft: (text: string) => void;
-	/** Whether the draft has something to send (not only spaces and line breaks). */
+	/** Whether the draft has something to send once cleaned (not only spaces, line breaks or invisible characters). */
 	canSend: Accessor<boolean>;
 	isOwn: (message: ChatMessage) => boolean;
 	/** Whether older messages than the first shown can be asked for (join said `chatMore`). */
@@ -132,11 +132,13 @@ export function createChat(options: {
 
 	const send = async () => {
 		const text = draft();
-		if (!text.trim()) return;
+		// Cleaned here exactly as the SFU will (same function): what is sent is what others see.
+		const checked = checkText(text, "chat");
+		if (!checked.ok) return;
 		// Cleared at once so the next message can be typed while this one travels.
 		setDraft("");
 		try {
-			receive([await options.post(text)], "live");
+			receive([await options.post(checked.text)], "live");
 		} catch (error) {
 			if (!draft()) setDraft(text);
 			showToast(t(isRateLimited(error) ? "chat.rateLimited" : "error.generic"));
@@ -166,7 +168,7 @@ export function createChat(options: {
 		unread,
 		draft,
 		setDraft,
-		canSend: () => draft().trim().length > 0,
+		canSend: () => checkText(draft(), "chat").ok,
 		isOwn,
 		receive,
 		send,

@@ -1,4 +1,4 @@
-import { normalizeName } from "@mindmeet/protocol";
+import { limits, normalizeName, truncateText } from "@mindmeet/protocol";
 import { t } from "../i18n/index.ts";
 import { readStored, storageKeys, writeStored } from "../storage.ts";
 import { showToast } from "./toasts.tsx";
@@ -12,9 +12,13 @@ export function rememberName(name: string): void {
 	writeStored("local", storageKeys.name, name);
 }
 
-/** A typed name as the server will take it (trimmed, spaces collapsed); undefined, with a toast, when nothing is left. */
+/**
+ * A typed name as the server will take it (the protocol's text hygiene: invisible and bidi
+ * characters stripped, NFC, spaces collapsed, trimmed, at most nameMaxLength code points);
+ * undefined, with a toast, when nothing is left.
+ */
 export function nameToSend(typed: string): string | undefined {
-	const name = normalizeName(typed);
+	const name = truncateText(normalizeName(typed), limits.nameMaxLength).trim();
 	if (!name) showToast(t("form.nameRequired"));
 	return name || undefined;
 }

@@ -2,25 +2,22 @@
  * Chat rules that do not depend on a room: what a valid message is, how fast
  * one peer may send, and how stored history is read back without trusting it.
  */
-import { type ChatMessage, limits } from "@mindmeet/protocol";
+import { type ChatMessage, checkText, limits, textLength } from "@mindmeet/protocol";
 import { SignalingError } from "../signaling/errors.ts";
 
 /**
- * The text as it will be stored and shown: trimmed, otherwise untouched.
- * Clients render it as text, so no HTML escaping or stripping happens here;
- * doing it twice would show `&lt;` to readers. Length counts code points, so
- * an emoji is one character, as a person counting would say.
+ * The text as it will be stored and shown: cleaned by the protocol's text
+ * hygiene (controls other than line breaks, bidi overrides and invisible
+ * characters stripped, NFC, trimmed), the same function the web client runs
+ * before sending. Clients render it as text, so no HTML escaping or stripping
+ * happens here; doing it twice would show `&lt;` to readers. Length counts
+ * code points, so an emoji is one character, as a person counting would say.
  */
 export function chatText(raw: string): string {
-	const text = raw.trim();
-	if (text.length === 0) throw new SignalingError("bad-request", "the message is empty");
-	let characters = 0;
-	for (const _ of text) {
-		if (++characters > limits.chatMaxLength) {
-			throw new SignalingError("bad-request", `the message is longer than ${limits.chatMaxLength} characters`);
-		}
-	}
-	return text;
+	const checked = checkText(raw, "chat");
+	if (checked.ok) return checked.text;
+	if (checked.problem === "empty") throw new SignalingError("bad-request", "the message is empty");
+	throw new SignalingError("bad-request", `the message is longer than ${limits.chatMaxLength} characters`);
 }
 
 /**
@@ -86,18 +83,12 @@ export function parseStoredChatMessage(json: string): ChatMessage | undefined {
 		id.length === 0 ||
 		id.length > 64 ||
 		name.length > limits.nameMaxLength * 2 ||
-		codePoints(text) > limits.chatMaxLength
+		textLength(text) > limits.chatMaxLength
 	) {
 		return undefined;
 	}
 	// Rebuilt field by field so nothing else stored alongside reaches clients.
 	return { id, peerId, name, text, sentAt };
-}
-
-function codePoints(text: string): number {
-	let count = 0;
-	for (const _ of text) count++;
-	return count;
 }
 
 /** Bytes a message adds to a JSON array of messages (its JSON plus a separating comma). */
