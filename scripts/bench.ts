@@ -24,8 +24,8 @@ const stack = await startStack({
 	sfuWorkers: 1,
 	output: "ignore",
 	logLevel: "warn",
-	// Every benchmark request comes from one address.
-	env: { KNOCK_RATE_LIMIT: "100000" },
+	// Every benchmark request comes from one address (rooms and knocks are limited per address).
+	env: { KNOCK_RATE_LIMIT: "100000", ROOM_CREATE_RATE_LIMIT: "100000" },
 });
 const browser = await launchChromium();
 try {

@@ -225,7 +225,7 @@ export async function faultsBenchmark(browser: Browser): Promise<BenchSection> {
 		sfuWorkers: 2,
 		output: "ignore",
 		logLevel: "warn",
-		env: { KNOCK_RATE_LIMIT: "100000", SIGNALING_PING_INTERVAL: "5" },
+		env: { KNOCK_RATE_LIMIT: "100000", ROOM_CREATE_RATE_LIMIT: "100000", SIGNALING_PING_INTERVAL: "5" },
 	});
 	const faults: Fault[] = [
 		"worker SIGKILL",

@@ -303,7 +303,12 @@ export async function soakBenchmark(): Promise<BenchSection> {
 		sfuWorkers: 2,
 		output: "ignore",
 		logLevel: "warn",
-		env: { KNOCK_RATE_LIMIT: "100000", GUEST_TOKEN_TTL: String(guestTokenTtl), ROOM_GRACE_SECONDS: "1" },
+		env: {
+			KNOCK_RATE_LIMIT: "100000",
+			ROOM_CREATE_RATE_LIMIT: "100000",
+			GUEST_TOKEN_TTL: String(guestTokenTtl),
+			ROOM_GRACE_SECONDS: "1",
+		},
 	});
 	const statsUrl = `http://127.0.0.1:${sfuPort}/stats`;
 	try {
