@@ -163,3 +163,15 @@ async function waitForFrame(page: Page, match: (url: string) => boolean) {
 	}
 	throw new Error(`no frame matched; frames: ${page.frames().map((frame) => frame.url())}`);
 }
+
+test("a name field keeps as many characters as the server counts: 40 emoji type in full, a 41st is not kept", async () => {
+	const page = await person();
+	await page.goto(meet.stack.url);
+	const field = page.getByTestId("create-name");
+	// Each of these is one character to a person and to the server, two UTF-16 units to the browser.
+	await field.pressSequentially("😀".repeat(limits.nameMaxLength + 1));
+	assert.equal(Array.from(await field.inputValue()).length, limits.nameMaxLength);
+	await page.getByTestId("create-room").click();
+	await page.waitForURL(/\/r\/[A-Za-z0-9]+$/);
+	await tile(page, "😀".repeat(limits.nameMaxLength), true).waitFor();
+});

@@ -1,4 +1,4 @@
-import { type HostSession, limits, type RoomMode, type SessionStatus } from "@mindmeet/protocol";
+import type { HostSession, RoomMode, SessionStatus } from "@mindmeet/protocol";
 import { createSignal, For, type JSX, onMount, Show } from "solid-js";
 import { ApiRequestError } from "../api/http.ts";
 import { createRoom } from "../api/rooms.ts";
@@ -7,7 +7,7 @@ import { navigate } from "../app/router.tsx";
 import { type MessageKey, t } from "../i18n/index.ts";
 import { saveCredentials } from "../room/credentials.ts";
 import { toastError } from "../ui/errors.ts";
-import { nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
+import { nameInput, nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
 import { showToast } from "../ui/toasts.tsx";
 import { HostSignIn } from "./host-sign-in.tsx";
 
@@ -97,10 +97,9 @@ export function CreateRoomForm(): JSX.Element {
 						data-testid="create-name"
 						name="name"
 						autocomplete="name"
-						maxLength={limits.nameMaxLength}
 						placeholder={t("home.create.namePlaceholder")}
 						value={name()}
-						onInput={(event) => setName(event.currentTarget.value)}
+						onInput={(event) => setName(nameInput(event.currentTarget))}
 					/>
 				</label>
 				<fieldset class="field segmented">

@@ -1,4 +1,4 @@
-import { type KnockResponse, limits, normalizeName, type RoomInfo } from "@mindmeet/protocol";
+import { type KnockResponse, normalizeName, type RoomInfo } from "@mindmeet/protocol";
 import { createSignal, type JSX, Match, Show, Switch } from "solid-js";
 import { ApiRequestError } from "../api/http.ts";
 import { knock } from "../api/lobby.ts";
@@ -10,7 +10,7 @@ import { TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
 import { toastError } from "../ui/errors.ts";
 import { CamIcon, CamOffIcon, MicIcon, MicOffIcon } from "../ui/icons.tsx";
-import { nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
+import { nameInput, nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
 import { showToast } from "../ui/toasts.tsx";
 import { type RoomCredentials, saveCredentials } from "./credentials.ts";
 import { DevicePickers } from "./device-pickers.tsx";
@@ -169,9 +169,8 @@ export function PreJoin(props: {
 								data-testid="prejoin-name"
 								name="name"
 								autocomplete="name"
-								maxLength={limits.nameMaxLength}
 								value={name()}
-								onInput={(event) => setName(event.currentTarget.value)}
+								onInput={(event) => setName(nameInput(event.currentTarget))}
 							/>
 						</label>
 						<button class="button button--primary" type="submit" data-testid="knock" disabled={busy()}>

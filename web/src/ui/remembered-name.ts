@@ -22,3 +22,14 @@ export function nameToSend(typed: string): string | undefined {
 	if (!name) showToast(t("form.nameRequired"));
 	return name || undefined;
 }
+
+/**
+ * What a name field keeps as the person types: at most nameMaxLength code
+ * points, as the server counts (an input's maxlength counts UTF-16 units, so
+ * a name of emoji would stop at half the length the server allows).
+ */
+export function nameInput(input: HTMLInputElement): string {
+	const kept = truncateText(input.value, limits.nameMaxLength);
+	if (kept !== input.value) input.value = kept;
+	return kept;
+}
