@@ -166,7 +166,10 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 			SFU_WORKERS: "1",
 			MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN,
 		});
-		const sfu = await startSfu(config, { redis: sfuRedis, logger: pino({ level: process.env.ORDERS_LOG ?? "silent" }) });
+		const sfu = await startSfu(config, {
+			redis: sfuRedis,
+			logger: pino({ level: process.env.ORDERS_LOG ?? "silent" }),
+		});
 		rig = {
 			redisServer,
 			redis: direct,
@@ -205,6 +208,11 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 		assert.ok((groups?.[0]?.lag ?? 0) > 0, "the node has not read it yet");
 	}
 
+	/** The node's own connection is back (after a cut it reconnects with a back-off). */
+	async function nodeConnected(): Promise<void> {
+		await eventually(() => sfuRedis.isReady, "the node's Redis connection is back", 400);
+	}
+
 	async function presenceOf(room: string, peerId: string): Promise<void> {
 		await eventually(
 			async () => (await rig.redis.hExists(redisKeys.roomPeers(room), peerId)) === 1,
@@ -213,6 +221,7 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 	}
 
 	test("a kick given while the node is cut off from Redis is carried out when it is back; 200 kicked", async () => {
+		await nodeConnected();
 		const room = await createRoom(rig);
 		const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 		const bia = await joinPeer(rig, room, { name: "Bia" });
@@ -236,6 +245,7 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 	});
 
 	test("a close given while the node is cut off closes the room for everyone when it is back; 200 closed", async () => {
+		await nodeConnected();
 		const room = await createRoom(rig);
 		const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 		const bia = await joinPeer(rig, room, { name: "Bia" });
@@ -259,6 +269,7 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 	});
 
 	test("a node away longer than the wait: 504 saying so, and the kick still happens when it is back", async () => {
+		await nodeConnected();
 		const room = await createRoom(rig);
 		const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 		const bia = await joinPeer(rig, room, { name: "Bia" });
@@ -279,6 +290,7 @@ describe("admin orders across a node's disconnection", { timeout: 120_000 }, () 
 	});
 
 	test("a kick for someone who already left: 404 from the node's answer, and the node keeps serving", async () => {
+		await nodeConnected();
 		const room = await createRoom(rig);
 		const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 		// Presence the node does not back (a peer that left while its entry was being removed).

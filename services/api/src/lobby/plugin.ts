@@ -4,6 +4,8 @@
  * guest's socket, the host's socket and the admit request may each be served
  * by a different API instance.
  */
+
+import { isIPv4, isIPv6 } from "node:net";
 import fastifyRateLimit from "@fastify/rate-limit";
 import { ApiError, KnockParams, KnockRequest, KnockResponse, lobbyCloseCodes, RoomParams } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
@@ -14,7 +16,7 @@ import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
 import type { MintToken } from "../tokens.ts";
-import { type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
+import { defaultKnocksPendingMax, type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
 import { GuestWaitSession, HostLobbySession } from "./sockets.ts";
 
 export interface LobbyPluginOptions {
@@ -24,8 +26,10 @@ export interface LobbyPluginOptions {
 	mintToken: MintToken;
 	/** Seconds an unanswered knock waits. */
 	knockTimeout: number;
-	/** Knocks per minute from one client address. */
+	/** Knocks per minute from one client address (an IPv4 address, or an IPv6 /64). */
 	knockRateLimit: number;
+	/** Knocks that may wait in one room at once; default `defaultKnocksPendingMax` (KNOCKS_PENDING_MAX). */
+	knocksPendingMax?: number;
 	guestTokenTtl: number;
 	isShuttingDown: () => boolean;
 }
@@ -55,6 +59,36 @@ const webSocketResponses = {
 const errors = { 400: ApiError, 404: ApiError, 413: ApiError, 415: ApiError, 503: ApiError };
 const decisionErrors = { 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 503: ApiError };
 
+/**
+ * What the knock rate limit counts against: an IPv4 address, or the /64 an
+ * IPv6 address is in (one subscriber usually holds a whole /64, so counting
+ * single IPv6 addresses would give it an unlimited budget). IPv4-mapped IPv6
+ * addresses count as their IPv4 address.
+ */
+export function rateLimitKey(ip: string): string {
+	const address = ip.replace(/%.*$/, "");
+	if (isIPv4(address)) return address;
+	if (!isIPv6(address)) return address;
+	const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+	if (mapped && isIPv4(mapped)) return mapped;
+	const [head = "", tail] = address.toLowerCase().split("::");
+	const headGroups = head === "" ? [] : head.split(":");
+	let groups = headGroups;
+	if (tail !== undefined) {
+		const tailGroups = tail === "" ? [] : tail.split(":");
+		// A trailing dotted quad stands for two groups; it is past the /64 anyway.
+		const tailLength = tailGroups.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+		groups = [
+			...headGroups,
+			...Array<string>(Math.max(0, 8 - headGroups.length - tailLength)).fill("0"),
+			...tailGroups,
+		];
+	}
+	const prefix = groups.slice(0, 4).map((g) => (g.includes(".") ? "0" : g.replace(/^0+(?=.)/, "")));
+	while (prefix.length < 4) prefix.push("0");
+	return `${prefix.join(":")}::/64`;
+}
+
 function knockNotFound(): HttpError {
 	return new HttpError(404, "knock not found");
 }
@@ -72,12 +106,14 @@ function upgradeRequired(_request: unknown, reply: FastifyReply): FastifyReply {
 
 export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, options) => {
 	const { redis, hub, auth, mintToken } = options;
-	const store = new KnockStore(redis, options.knockTimeout);
+	const knocksPendingMax = options.knocksPendingMax ?? defaultKnocksPendingMax;
+	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
-	// Per client address (request.ip, which follows the trustProxy setting), per API instance, in memory.
+	// Per client address (request.ip, which follows the trustProxy setting; IPv6 by /64), per API instance, in memory.
 	await app.register(fastifyRateLimit, {
 		global: false,
+		keyGenerator: (request) => rateLimitKey(request.ip),
 		errorResponseBuilder: (_request, context) =>
 			new HttpError(
 				context.statusCode,
@@ -101,7 +137,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				summary: "Knock: ask the host to be let in",
 				description:
 					"Queues the guest's name for the host. Wait for the answer on the `wait` WebSocket with the returned secret. " +
-					`Rate-limited per client address (KNOCK_RATE_LIMIT per minute, 429 beyond).`,
+					"Rate-limited per client address, IPv6 by /64 (KNOCK_RATE_LIMIT per minute, 429 beyond). At most " +
+					`${knocksPendingMax} knocks wait in one room at once (KNOCKS_PENDING_MAX); the next one gets 429.`,
 				tags: ["lobby"],
 				params: RoomParams,
 				body: KnockRequest,
@@ -114,7 +151,14 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			// The store's script writes nothing unless the room exists: no separate read first.
 			if (!roomIdPattern.test(roomId)) throw roomNotFound();
 			const created = await store.create(roomId, name);
-			if (!created) throw roomNotFound();
+			if (created.result === "missing") throw roomNotFound();
+			if (created.result === "full") {
+				void reply.header("retry-after", "30");
+				throw new HttpError(
+					429,
+					`too many people are already waiting to be let in to this room (${knocksPendingMax}); try again in a moment`,
+				);
+			}
 			const { knock, secret } = created;
 			request.log.info({ roomId, knockId: knock.id }, "knock");
 			return reply.code(201).send({ knockId: knock.id, knockSecret: secret, expiresAt: knock.expiresAt });
