@@ -96,13 +96,6 @@ type PeerParams = Static<typeof PeerParams>;
 const authErrors = { 401: ApiError, 503: ApiError };
 const orderErrors = { 404: ApiError, 502: ApiError, 504: ApiError };
 
-const KickResult = Type.Object({ outcome: Type.Literal("kicked") });
-const CloseResult = Type.Object({
-	outcome: Type.Literal("closed"),
-	/** Whether the node had the room open (people in the call) when it closed it. */
-	wasOpen: Type.Boolean(),
-});
-
 function sha256(value: string): Buffer {
 	return createHash("sha256").update(value).digest();
 }
@@ -301,7 +294,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 		},
 	);
 
-	app.delete<{ Params: RoomParams; Reply: Static<typeof CloseResult> }>(
+	app.delete<{ Params: RoomParams }>(
 		"/api/admin/rooms/:roomId",
 		{
 			schema: {
@@ -310,14 +303,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 				description:
 					"Tells the host's lobby and waiting guests (`room-closed`), deletes the room's state (the link stops " +
 					"working) and orders the room's SFU node to close it (everyone is disconnected). Waits for the node's " +
-					`outcome for up to ${orderTimeoutSeconds} s: 200 once it has closed the room (\`wasOpen\`: whether anyone ` +
-					"was connected), 504 when the node did not answer in time (the order stays queued on the node's stream " +
+					`outcome for up to ${orderTimeoutSeconds} s: 204 once it has closed the room (or had nobody connected in it), ` +
+					"504 when the node did not answer in time (the order stays queued on the node's stream " +
 					"and is carried out when it reconnects; the room's state is already gone).",
 				params: RoomParams,
-				response: { 200: CloseResult, ...orderErrors, ...authErrors },
+				response: { 204: Type.Null(), ...orderErrors, ...authErrors },
 			},
 		},
-		async (request) => {
+		async (request, reply) => {
 			const { roomId } = request.params;
 			const room = await loadRoom(redis, roomId);
 			const command: SfuCommand = { type: "close-room", roomId };
@@ -349,12 +342,12 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 			}
 			request.log.info({ ...log, outcome }, "admin: room closed");
 			// not-found: nobody was connected on the node, so deleting the state closed it.
-			if (outcome === "closed" || outcome === "not-found") return { outcome: "closed", wasOpen: outcome === "closed" };
+			if (outcome === "closed" || outcome === "not-found") return reply.code(204).send();
 			throw new HttpError(502, `SFU node ${room.sfuNode} could not close the room (${outcome}); its state is deleted`);
 		},
 	);
 
-	app.delete<{ Params: PeerParams; Reply: Static<typeof KickResult> }>(
+	app.delete<{ Params: PeerParams }>(
 		"/api/admin/rooms/:roomId/peers/:peerId",
 		{
 			schema: {
@@ -362,14 +355,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 				summary: "Kick a participant",
 				description:
 					"Revokes the peer's token until the room ends (it must knock again to return) and orders the SFU node to " +
-					`remove it. Waits for the node's outcome for up to ${orderTimeoutSeconds} s: 200 once the peer is out, ` +
+					`remove it. Waits for the node's outcome for up to ${orderTimeoutSeconds} s: 204 once the peer is out, ` +
 					"404 when the node does not have it in the call, 504 when the node did not answer in time (the order " +
 					"stays queued and is carried out when it reconnects; the revocation already holds).",
 				params: PeerParams,
-				response: { 200: KickResult, ...orderErrors, ...authErrors },
+				response: { 204: Type.Null(), ...orderErrors, ...authErrors },
 			},
 		},
-		async (request) => {
+		async (request, reply) => {
 			const { roomId, peerId } = request.params;
 			const room = await loadRoom(redis, roomId);
 			if ((await redis.hExists(redisKeys.roomPeers(roomId), peerId)) !== 1) {
@@ -389,7 +382,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 				throw nodeUnreachable(room.sfuNode, orderTimeoutSeconds, "the peer's token is already revoked");
 			}
 			request.log.info({ ...log, outcome }, "admin: peer kicked");
-			if (outcome === "kicked") return { outcome };
+			if (outcome === "kicked") return reply.code(204).send();
 			if (outcome === "not-found") {
 				throw new HttpError(
 					404,
