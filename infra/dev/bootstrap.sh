@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Makes a Debian 12 machine ready to run Mindmeet from this checkout:
 #   1. Debian packages: redis-server; for tests/benchmarks also chromium,
-#      docker-compose (compose file check), sox (test audio) and nftables
-#      (network-drop fault tests).
+#      docker-compose (compose file check), sox (test audio), nftables
+#      (network-drop fault tests) and coturn (TURN lock-down test).
 #   2. Node.js >= 22.18 (installed from the npm registry into
 #      ~/.cache/mindmeet/node22 when the machine's node is older).
 #   3. npm dependencies (npm ci) when node_modules is missing or stale.
@@ -70,9 +70,10 @@ mindmeet_bootstrap_apt() {
 	local -a wanted=(redis-server)
 	case "$mode" in
 	# Tests drive a real Chromium, check docker-compose.yml with docker-compose
-	# make loud test audio with sox and cut loopback ports with nft (network
-	# drops in the fault tests and benchmarks; tc netem does not work here).
-	test | bench) wanted+=(chromium docker-compose sox nftables) ;;
+	# make loud test audio with sox, cut loopback ports with nft (network
+	# drops in the fault tests and benchmarks; tc netem does not work here)
+	# and run coturn with its turnutils_uclient (test/turn.test.ts).
+	test | bench) wanted+=(chromium docker-compose sox nftables coturn) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"

@@ -62,6 +62,30 @@ export const redisChannels = {
 /** Orders the API gives an SFU node (admin actions). */
 export type SfuCommand = { type: "kick"; roomId: string; peerId: string } | { type: "close-room"; roomId: string };
 
+/**
+ * Admin orders travel on a Redis stream per node instead of pub/sub, so an
+ * order given while the node's connection is down waits for it. The API adds
+ * entries with fields `id` (the order's id), `command` (JSON SfuCommand) and
+ * `at` (epoch ms); the node reads them in consumer group `sfuCommandGroup`,
+ * writes the outcome under `sfuCommandOutcome(id)` and acknowledges.
+ */
+export const sfuCommandKeys = {
+	/** Stream of orders for one node, trimmed to about `sfuCommandStreamMaxLen` entries. */
+	stream: (nodeId: string) => `mm:sfu:commands:${nodeId}`,
+	/** SfuCommandOutcome (string) of one order, kept `sfuCommandOutcomeTtlSeconds`; the API polls it. */
+	outcome: (commandId: string) => `mm:sfu:command:${commandId}:outcome`,
+} as const;
+export const sfuCommandGroup = "sfu";
+export const sfuCommandStreamMaxLen = 1000;
+export const sfuCommandOutcomeTtlSeconds = 600;
+/** An order older than this when a node finally reads it is dropped (outcome "expired"): nobody waits for it any more. */
+export const sfuCommandMaxAgeMs = 10 * 60_000;
+/**
+ * kicked/closed: done; not-found: the node has no such open room or peer;
+ * expired: read too late, not carried out; failed: the node tried and failed (see its log).
+ */
+export type SfuCommandOutcome = "kicked" | "closed" | "not-found" | "expired" | "failed";
+
 /** One person in the call, as the SFU publishes it for the API and admins. */
 export interface RoomPresence {
 	peerId: string;

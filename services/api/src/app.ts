@@ -160,6 +160,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		mintToken,
 		knockTimeout: config.knockTimeout,
 		knockRateLimit: config.knockRateLimit,
+		knocksPendingMax: config.knocksPendingMax,
 		guestTokenTtl: config.guestTokenTtl,
 		isShuttingDown: () => shuttingDown,
 	});

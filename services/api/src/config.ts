@@ -11,7 +11,8 @@
  *   HOST_TOKEN_TTL=43200    seconds a host's token is valid
  *   ROOM_TTL=1800           seconds a room nobody enters lives (the SFU manages it once people are in)
  *   KNOCK_TIMEOUT=120       seconds a knock waits for the host's answer
- *   KNOCK_RATE_LIMIT=10     knocks per minute from one client address
+ *   KNOCK_RATE_LIMIT=10     knocks per minute from one client address (IPv6: per /64)
+ *   KNOCKS_PENDING_MAX=20   knocks that may wait in one room at once; the next gets 429
  *   TRUST_PROXY=false       true only behind a proxy that sets X-Forwarded-For (compose: Caddy)
  *   ADMIN_TOKEN=            bearer token for /api/admin/*, >= 16 characters; unset disables
  *                           the admin API, and production (NODE_ENV=production) refuses to start
@@ -61,6 +62,8 @@ export interface ApiConfig {
 	knockTimeout: number;
 	/** Knocks one client address may send per minute. */
 	knockRateLimit: number;
+	/** KNOCKS_PENDING_MAX: knocks that may wait in one room at once. */
+	knocksPendingMax: number;
 	/**
 	 * Whether to take the client address from X-Forwarded-For. Only true behind
 	 * a reverse proxy that sets it (compose: Caddy); otherwise anyone could pick
@@ -257,6 +260,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		roomTtl: integer(env, "ROOM_TTL", 1_800, 60, 365 * 86_400),
 		knockTimeout: integer(env, "KNOCK_TIMEOUT", 120, 1, 3_600),
 		knockRateLimit: integer(env, "KNOCK_RATE_LIMIT", 10, 1, 100_000),
+		knocksPendingMax: integer(env, "KNOCKS_PENDING_MAX", 20, 1, 10_000),
 		trustProxy: boolean(env, "TRUST_PROXY", false),
 		adminToken: adminToken(env, nodeEnv === "production"),
 		turn: turn(env),

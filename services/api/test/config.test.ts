@@ -18,6 +18,7 @@ describe("loadApiConfig", () => {
 		assert.equal(config.roomTtl, 1_800);
 		assert.equal(config.knockTimeout, 120);
 		assert.equal(config.knockRateLimit, 10);
+		assert.equal(config.knocksPendingMax, 20);
 		assert.equal(config.trustProxy, false);
 		assert.equal(config.adminToken, undefined);
 		assert.equal(config.turn, undefined);
@@ -43,6 +44,7 @@ describe("loadApiConfig", () => {
 			...redis,
 			KNOCK_TIMEOUT: "30",
 			KNOCK_RATE_LIMIT: "5",
+			KNOCKS_PENDING_MAX: "3",
 			TRUST_PROXY: "true",
 			ADMIN_TOKEN: "0123456789abcdef",
 			TURN_URLS: "turn:meet.example.org:3478?transport=udp, turns:meet.example.org:5349",
@@ -50,6 +52,7 @@ describe("loadApiConfig", () => {
 		});
 		assert.equal(config.knockTimeout, 30);
 		assert.equal(config.knockRateLimit, 5);
+		assert.equal(config.knocksPendingMax, 3);
 		assert.equal(config.trustProxy, true);
 		assert.equal(config.adminToken, "0123456789abcdef");
 		assert.deepEqual(config.turn, {
@@ -97,6 +100,7 @@ describe("loadApiConfig", () => {
 	test("KNOCK_TIMEOUT and KNOCK_RATE_LIMIT must be positive whole numbers", () => {
 		assert.throws(() => loadApiConfig({ ...redis, KNOCK_TIMEOUT: "0" }), /KNOCK_TIMEOUT/);
 		assert.throws(() => loadApiConfig({ ...redis, KNOCK_RATE_LIMIT: "ten" }), /KNOCK_RATE_LIMIT/);
+		assert.throws(() => loadApiConfig({ ...redis, KNOCKS_PENDING_MAX: "0" }), /KNOCKS_PENDING_MAX/);
 	});
 
 	test("PUBLIC_URL follows PORT and loses its trailing slash", () => {

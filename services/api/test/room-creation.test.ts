@@ -16,9 +16,9 @@ import {
 import { pino } from "pino";
 import { decoyHash, hashPassword, verifyPassword } from "../src/accounts/passwords.ts";
 import { buildApi } from "../src/app.ts";
+import { clientAddressKey } from "../src/client-address.ts";
 import { loadApiConfig } from "../src/config.ts";
 import { createApiRedis } from "../src/redis.ts";
-import { clientAddressKey } from "../src/rooms/client-address.ts";
 import { admitGuest, listen, publicUrl, redisContents, registerNode, startTestApi, type TestApi } from "./helpers.ts";
 
 const adminToken = "admin-token-0123456789abcdef";

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
-import { CommandListener, type CommandSubscriber } from "./commands/command-listener.ts";
+import { type CommandConnection, CommandListener } from "./commands/command-listener.ts";
 import type { SfuConfig } from "./config.ts";
 import { NodeRegistry, type NodeRegistryStore } from "./registry/node-registry.ts";
 import { RoomRegistry, type RoomStore } from "./rooms/room-registry.ts";
@@ -17,8 +17,8 @@ import { WorkerPool } from "./workers/worker-pool.ts";
 export type SfuRedis = RoomStore &
 	NodeRegistryStore & {
 		set(key: string, value: string, options: { EX: number } | { expiration: "KEEPTTL" }): Promise<unknown>;
-		/** A second connection with the same options, for the command subscription. */
-		duplicate(): CommandSubscriber;
+		/** A second connection with the same options, for the command stream's blocking reads. */
+		duplicate(): CommandConnection;
 		/** "ready": connected again (after a Redis restart, say), so lost rooms are written back at once. */
 		on(event: "ready", listener: () => void): unknown;
 		off(event: "ready", listener: () => void): unknown;
@@ -117,13 +117,13 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		intervalMs: config.heartbeatIntervalMs,
 	});
 	// Listen for the API's orders before announcing the node, so none is missed.
-	const subscriber = redis.duplicate();
+	const commandConnection = redis.duplicate();
 	let commands: CommandListener;
 	try {
-		commands = await CommandListener.start({ subscriber, nodeId: config.nodeId, rooms, logger });
+		commands = await CommandListener.start({ connection: commandConnection, nodeId: config.nodeId, rooms, logger });
 	} catch (error) {
 		try {
-			subscriber.destroy();
+			commandConnection.destroy();
 		} catch {
 			// Never connected: nothing to release.
 		}
@@ -154,7 +154,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 	async function shutdown(): Promise<void> {
 		clearTimeout(beatTimer);
 		redis.off("ready", redisReady);
-		commands.close();
+		await commands.close();
 		// No new connections, and the open ones end as a crash would end them:
 		// no refused, no roomClosed, no close code 4000. Clients treat that as
 		// unavailable, keep their credentials and come back once the node

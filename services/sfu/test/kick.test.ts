@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type RoomPresence, redisChannels, redisKeys } from "@mindmeet/protocol";
+import { type RoomPresence, redisKeys, sfuCommandKeys } from "@mindmeet/protocol";
 import {
 	connectPeer,
 	createRoom,
@@ -28,9 +28,17 @@ async function presence(room: string): Promise<Record<string, RoomPresence>> {
 	return Object.fromEntries(Object.entries(hash).map(([id, json]) => [id, JSON.parse(json) as RoomPresence]));
 }
 
-/** Publish an order the way the API does. */
-function command(message: unknown): Promise<number> {
-	return rig.redis.publish(redisChannels.sfuNode(rig.sfu.nodeId), JSON.stringify(message));
+let orders = 0;
+/** Queue an order the way the API does (raw `command` text when a string); its id, for the outcome. */
+async function command(message: unknown): Promise<string> {
+	const id = `order-${++orders}`;
+	const text = typeof message === "string" ? message : JSON.stringify(message);
+	await rig.redis.xAdd(sfuCommandKeys.stream(rig.sfu.nodeId), "*", { id, command: text, at: String(Date.now()) });
+	return id;
+}
+
+function outcome(id: string): Promise<string | null> {
+	return rig.redis.get(sfuCommandKeys.outcome(id));
 }
 
 test("the host kicks a guest: it is told, disconnected, revoked; a fresh peer id may come in", async () => {
@@ -123,11 +131,12 @@ test("an operator's kick through Redis removes and revokes the peer, even the ho
 	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 	const bia = await joinPeer(rig, room, { name: "Bia" });
 	const caio = await joinPeer(rig, room, { name: "Caio" });
-	assert.equal(await command({ type: "kick", roomId: room, peerId: bia.peerId }), 1, "the node is subscribed");
+	const kick = await command({ type: "kick", roomId: room, peerId: bia.peerId });
 	await bia.notification("kicked");
 	await bia.closedEvent();
 	await host.notification("peerLeft", (d) => d.peerId === bia.peerId);
 	assert.equal(await rig.redis.sIsMember(redisKeys.roomRevoked(room), bia.peerId), 1);
+	await eventually(async () => (await outcome(kick)) === "kicked", "the outcome is written for the API");
 
 	// Kicking the host hands the role on at once: it is not coming back.
 	await command({ type: "kick", roomId: room, peerId: host.peerId });
@@ -142,31 +151,53 @@ test("an operator closing the room tells everyone, closes their sockets and forg
 	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 	const bia = await joinPeer(rig, room, { name: "Bia" });
 	const waiting = await connectPeer(rig, room, { name: "Caio" }); // connected, not yet joined
-	await command({ type: "close-room", roomId: room });
+	const close = await command({ type: "close-room", roomId: room });
 	for (const peer of [host, bia, waiting]) {
 		await peer.notification("roomClosed");
 		await peer.closedEvent();
 	}
 	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room is gone from the node");
+	await eventually(async () => (await outcome(close)) === "closed", "the outcome is written for the API");
 });
 
 test("malformed or unknown commands are ignored and the node keeps working", async () => {
 	const room = await createRoom(rig);
 	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 	const bia = await joinPeer(rig, room, { name: "Bia" });
-	const channel = redisChannels.sfuNode(rig.sfu.nodeId);
-	await rig.redis.publish(channel, "not json at all");
-	await rig.redis.publish(channel, "null");
-	await command({ type: "kick", roomId: room });
-	await command({ type: "kick", roomId: room, peerId: 7 });
-	await command({ type: "explode", roomId: room });
-	await command({ type: "close-room" });
-	await command({ type: "kick", roomId: "nosuchroom", peerId: bia.peerId });
-	await command({ type: "kick", roomId: room, peerId: "nobody" });
-	await command({ type: "close-room", roomId: "nosuchroom" });
+	const stream = sfuCommandKeys.stream(rig.sfu.nodeId);
+	await rig.redis.xAdd(stream, "*", { unrelated: "field" });
+	await rig.redis.xAdd(stream, "*", {
+		id: "bad id with spaces",
+		command: JSON.stringify({ type: "close-room", roomId: room }),
+	});
+	const malformed = [
+		await command("not json at all"),
+		await command("null"),
+		await command({ type: "kick", roomId: room }),
+		await command({ type: "kick", roomId: room, peerId: 7 }),
+		await command({ type: "explode", roomId: room }),
+		await command({ type: "close-room" }),
+	];
+	const absent = [
+		await command({ type: "kick", roomId: "nosuchroom", peerId: bia.peerId }),
+		await command({ type: "kick", roomId: room, peerId: "nobody" }),
+		await command({ type: "close-room", roomId: "nosuchroom" }),
+	];
+	const stale = await rig.redis.xAdd(stream, "*", {
+		id: "order-stale",
+		command: JSON.stringify({ type: "close-room", roomId: room }),
+		at: String(Date.now() - 11 * 60_000),
+	});
+	assert.ok(stale);
 	// Commands are handled in order: once this one has acted, all the above were seen.
-	await command({ type: "kick", roomId: room, peerId: bia.peerId });
+	const kick = await command({ type: "kick", roomId: room, peerId: bia.peerId });
 	await bia.notification("kicked");
+	await eventually(async () => (await outcome(kick)) === "kicked", "the kick's outcome");
+	for (const id of malformed) assert.equal(await outcome(id), null, "nothing is answered to a malformed order");
+	for (const id of absent) assert.equal(await outcome(id), "not-found");
+	assert.equal(await outcome("order-stale"), "expired", "an order read too late is not carried out");
+	const pending = await rig.redis.sendCommand(["XPENDING", stream, "sfu"]);
+	assert.equal((pending as unknown as unknown[])[0], 0, "every entry, malformed or not, is acknowledged");
 	assert.ok(rig.sfu.rooms.rooms.get(room)?.peers.has(host.peerId), "the host is untouched");
 	assert.ok(!host.closed);
 	const caps = await host.request("getRouterRtpCapabilities", {});
@@ -174,23 +205,48 @@ test("malformed or unknown commands are ignored and the node keeps working", asy
 	host.close();
 });
 
-test("after Redis restarts the node is subscribed again and commands still arrive", async () => {
+test("after Redis restarts (and loses the stream) the node reads its orders again", async () => {
 	const room = await createRoom(rig);
 	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
 	const bia = await joinPeer(rig, room, { name: "Bia" });
 	await rig.redisServer.restart();
+	let kick: string | undefined;
 	await eventually(
 		async () => {
 			try {
-				return (await command({ type: "kick", roomId: room, peerId: bia.peerId })) === 1;
+				kick = await command({ type: "kick", roomId: room, peerId: bia.peerId });
+				return true;
 			} catch {
 				return false;
 			}
 		},
-		"the subscription is restored",
+		"Redis is back for the test's client",
 		400,
 	);
 	await bia.notification("kicked");
 	await bia.closedEvent();
+	await eventually(async () => (await outcome(kick ?? "")) === "kicked", "the outcome is written");
+	host.close();
+});
+
+test("an order queued while the node's command connection is killed is carried out once it reconnects", async () => {
+	const room = await createRoom(rig);
+	const host = await joinPeer(rig, room, { name: "Ana", role: "host" });
+	const bia = await joinPeer(rig, room, { name: "Bia" });
+	const stream = sfuCommandKeys.stream(rig.sfu.nodeId);
+	// Killing the connection and queueing in one transaction: the order lands while the node is disconnected.
+	const id = "order-while-killed";
+	const clients = String(await rig.redis.sendCommand(["CLIENT", "LIST"]));
+	const reader = /^id=(\d+) .*name=mm-sfu-commands-test-node /m.exec(clients)?.[1];
+	assert.ok(reader, "the node's command connection is named");
+	const command = JSON.stringify({ type: "kick", roomId: room, peerId: bia.peerId });
+	const replies = await rig.redis
+		.multi()
+		.addCommand(["CLIENT", "KILL", "ID", reader])
+		.addCommand(["XADD", stream, "*", "id", id, "command", command, "at", String(Date.now())])
+		.exec();
+	assert.equal(replies[0], 1, "the connection was killed");
+	await bia.notification("kicked");
+	await eventually(async () => (await outcome(id)) === "kicked", "the outcome is written");
 	host.close();
 });

@@ -8,10 +8,10 @@ import { after, before, test } from "node:test";
 import {
 	type ChatMessage,
 	type RoomPresence,
-	redisChannels,
 	redisKeys,
 	roomScopedKeys,
 	type StoredRoom,
+	sfuCommandKeys,
 } from "@mindmeet/protocol";
 import { createRoom, eventually, joinPeer, mint, type Rig, refusalOf, signalingUrl, startRig } from "./support.ts";
 
@@ -99,13 +99,13 @@ test("a room an operator ended is not written back by later heartbeats", async (
 	// What the API's admin close does: delete the keys, then tell the node.
 	await rig.redis.del([...roomScopedKeys(room)]);
 	await rig.redis.sRem(redisKeys.rooms, room);
-	// The node's subscriber may still be reconnecting after the restart above: publish until it hears.
+	// Queued on the node's stream, the order waits for the node even if it is still reconnecting after the restart above.
 	const order = JSON.stringify({ type: "close-room", roomId: room });
-	await eventually(
-		async () => (await rig.redis.publish(redisChannels.sfuNode(rig.sfu.nodeId), order)) > 0,
-		"the node hears the order",
-		400,
-	);
+	await rig.redis.xAdd(sfuCommandKeys.stream(rig.sfu.nodeId), "*", {
+		id: "close-1",
+		command: order,
+		at: String(Date.now()),
+	});
 	await host.notification("roomClosed");
 	await eventually(() => !rig.sfu.rooms.rooms.has(room), "the room is forgotten");
 	// Several heartbeats later, still gone.

@@ -16,9 +16,9 @@ import {
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import { adminAuthHook } from "../admin/plugin.ts";
+import { clientAddressKey } from "../client-address.ts";
 import { HttpError } from "../http-errors.ts";
 import { bearerToken } from "../room-auth.ts";
-import { clientAddressKey } from "../rooms/client-address.ts";
 import type { HostGate } from "./gate.ts";
 
 export interface AccountsPluginOptions {

@@ -1,10 +1,13 @@
 /**
  * Operator endpoints under /api/admin, behind `Authorization: Bearer
  * <ADMIN_TOKEN>`. The API owns no media: closing a room and kicking a peer are
- * orders published to the room's SFU node (SfuCommand), plus the Redis state
- * that makes them stick (keys deleted, peer revoked).
+ * orders queued on the room's SFU node's stream (SfuCommand), plus the Redis
+ * state that makes them stick (keys deleted, peer revoked). A queued order
+ * survives the node's connection being down; the endpoint waits a bounded time
+ * for the node's outcome and answers it.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
 	ApiError,
 	type LobbyGuestEvent,
@@ -17,10 +20,14 @@ import {
 	redisKeys,
 	roomScopedKeys,
 	type SfuCommand,
+	type SfuCommandOutcome,
 	type StoredRoom,
+	sfuCommandKeys,
+	sfuCommandStreamMaxLen,
 } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { nanoid } from "nanoid";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
@@ -30,7 +37,15 @@ export interface AdminPluginOptions {
 	redis: ApiRedis;
 	/** Undefined: every admin route answers 401 (the admin API is disabled). */
 	adminToken: string | undefined;
+	/** How long kick and close wait for the SFU node's outcome before answering 504; default `adminOrderTimeoutMs`. */
+	orderTimeoutMs?: number;
 }
+
+export const adminOrderTimeoutMs = 5_000;
+/** How often the outcome key is looked at while waiting (admin orders are rare: polling is simpler than a subscription). */
+const outcomePollMs = 50;
+/** A node's stream outlives its last order by this long, so a decommissioned node's stream goes away. */
+const commandStreamTtlSeconds = 86_400;
 
 export const adminDisabledMessage = "admin API disabled: set ADMIN_TOKEN";
 
@@ -79,6 +94,7 @@ type RoomDetail = Static<typeof RoomDetail>;
 type PeerParams = Static<typeof PeerParams>;
 
 const authErrors = { 401: ApiError, 503: ApiError };
+const orderErrors = { 404: ApiError, 502: ApiError, 504: ApiError };
 
 function sha256(value: string): Buffer {
 	return createHash("sha256").update(value).digest();
@@ -123,33 +139,61 @@ function parsePresence(json: string): RoomPresence | undefined {
  * waiting guest, then delete its keys and its waiting knocks. The queue is
  * read inside the script, so a knock that lands during the close is either
  * refused (the room is gone) or told.
- * KEYS: rooms set, queue, then the room-scoped keys.
- * ARGV: room id, knock key prefix, knock channel prefix, guest message, then channel/message pairs.
+ * KEYS: rooms set, queue, node's command stream, then the room-scoped keys.
+ * ARGV: room id, knock key prefix, knock channel prefix, guest message,
+ * order id, order JSON, order time, stream max length, stream TTL s, then channel/message pairs.
  */
 const closeRoomScript = `
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
-for i = 5, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[5], 'command', ARGV[6], 'at', ARGV[7])
+redis.call('EXPIRE', KEYS[3], ARGV[9])
+for i = 10, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 for _, id in ipairs(ids) do
 	redis.call('PUBLISH', ARGV[3] .. id, ARGV[4])
 	redis.call('DEL', ARGV[2] .. id)
 end
-for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('SREM', KEYS[1], ARGV[1])
 return #ids
 `;
 
 /**
- * Revoke a peer until the room ends (the revoked set follows the room's TTL) and order the kick.
- * KEYS: room, revoked set. ARGV: peer id, node channel, command.
+ * Revoke a peer until the room ends (the revoked set follows the room's TTL) and queue the kick.
+ * KEYS: room, revoked set, node's command stream.
+ * ARGV: peer id, order id, order JSON, order time, stream max length, stream TTL s.
  */
 const kickScript = `
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then return 0 end
 redis.call('SADD', KEYS[2], ARGV[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[2], 'command', ARGV[3], 'at', ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
 return 1
 `;
+
+/** What an order is stored with on the stream (see sfuCommandKeys). */
+function orderArguments(command: SfuCommand): { id: string; arguments: string[] } {
+	const id = nanoid(21);
+	return {
+		id,
+		arguments: [
+			id,
+			JSON.stringify(command),
+			String(Date.now()),
+			String(sfuCommandStreamMaxLen),
+			String(commandStreamTtlSeconds),
+		],
+	};
+}
+
+function nodeUnreachable(sfuNode: string, seconds: number, already: string): HttpError {
+	return new HttpError(
+		504,
+		`SFU node ${sfuNode} did not confirm within ${seconds} s (unreachable or restarting): ${already}; ` +
+			"the order stays queued and is carried out when the node reconnects",
+	);
+}
 
 /**
  * The admin routes' gate, for every plugin that serves /api/admin/* (this one,
@@ -168,7 +212,22 @@ export function adminAuthHook(adminToken: string | undefined) {
 	};
 }
 
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, { redis, adminToken }) => {
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, options) => {
+	const { redis, adminToken } = options;
+	const orderTimeoutMs = options.orderTimeoutMs ?? adminOrderTimeoutMs;
+	const orderTimeoutSeconds = Math.round(orderTimeoutMs / 100) / 10;
+
+	/** The node's outcome for order `id`, or undefined when none came within the timeout. */
+	async function outcomeOf(id: string): Promise<SfuCommandOutcome | undefined> {
+		const deadline = Date.now() + orderTimeoutMs;
+		for (;;) {
+			const outcome = await redis.get(sfuCommandKeys.outcome(id));
+			if (outcome !== null) return outcome as SfuCommandOutcome;
+			if (Date.now() >= deadline) return undefined;
+			await sleep(outcomePollMs);
+		}
+	}
+
 	app.addHook("onRequest", adminAuthHook(adminToken));
 
 	app.setErrorHandler((error: FastifyError, _request, _reply) => {
@@ -250,33 +309,49 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 				...admin,
 				summary: "Close a room",
 				description:
-					"Orders the room's SFU node to close it (everyone is disconnected), tells the host's lobby and waiting guests " +
-					"(`room-closed`), and deletes the room's state. The link stops working.",
+					"Tells the host's lobby and waiting guests (`room-closed`), deletes the room's state (the link stops " +
+					"working) and orders the room's SFU node to close it (everyone is disconnected). Waits for the node's " +
+					`outcome for up to ${orderTimeoutSeconds} s: 204 once it has closed the room (or had nobody connected in it), ` +
+					"504 when the node did not answer in time (the order stays queued on the node's stream " +
+					"and is carried out when it reconnects; the room's state is already gone).",
 				params: RoomParams,
-				response: { 204: Type.Null(), 404: ApiError, ...authErrors },
+				response: { 204: Type.Null(), ...orderErrors, ...authErrors },
 			},
 		},
 		async (request, reply) => {
 			const { roomId } = request.params;
 			const room = await loadRoom(redis, roomId);
 			const command: SfuCommand = { type: "close-room", roomId };
+			const order = orderArguments(command);
 			const hostEvent: LobbyHostEvent = { type: "room-closed" };
 			const guestEvent: LobbyGuestEvent = { type: "room-closed" };
 			const told = await redis.eval(closeRoomScript, {
-				keys: [redisKeys.rooms, redisKeys.roomKnocks(roomId), ...roomScopedKeys(roomId)],
+				keys: [
+					redisKeys.rooms,
+					redisKeys.roomKnocks(roomId),
+					sfuCommandKeys.stream(room.sfuNode),
+					...roomScopedKeys(roomId),
+				],
 				arguments: [
 					roomId,
 					redisKeys.knock(""),
 					redisChannels.knock(""),
 					JSON.stringify(guestEvent),
-					redisChannels.sfuNode(room.sfuNode),
-					JSON.stringify(command),
+					...order.arguments,
 					redisChannels.lobby(roomId),
 					JSON.stringify(hostEvent),
 				],
 			});
-			request.log.info({ roomId, sfuNode: room.sfuNode, waitingGuests: told }, "admin: room closed");
-			return reply.code(204).send();
+			const log = { roomId, sfuNode: room.sfuNode, waitingGuests: told };
+			const outcome = await outcomeOf(order.id);
+			if (outcome === undefined) {
+				request.log.warn(log, "admin: room closed in Redis; its node has not confirmed");
+				throw nodeUnreachable(room.sfuNode, orderTimeoutSeconds, "the room's state is deleted");
+			}
+			request.log.info({ ...log, outcome }, "admin: room closed");
+			// not-found: nobody was connected on the node, so deleting the state closed it.
+			if (outcome === "closed" || outcome === "not-found") return reply.code(204).send();
+			throw new HttpError(502, `SFU node ${room.sfuNode} could not close the room (${outcome}); its state is deleted`);
 		},
 	);
 
@@ -287,9 +362,12 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 				...admin,
 				summary: "Kick a participant",
 				description:
-					"Orders the SFU to remove the peer; its token is revoked until the room ends, so it must knock again to return.",
+					"Revokes the peer's token until the room ends (it must knock again to return) and orders the SFU node to " +
+					`remove it. Waits for the node's outcome for up to ${orderTimeoutSeconds} s: 204 once the peer is out, ` +
+					"404 when the node does not have it in the call, 504 when the node did not answer in time (the order " +
+					"stays queued and is carried out when it reconnects; the revocation already holds).",
 				params: PeerParams,
-				response: { 204: Type.Null(), 404: ApiError, ...authErrors },
+				response: { 204: Type.Null(), ...orderErrors, ...authErrors },
 			},
 		},
 		async (request, reply) => {
@@ -299,13 +377,30 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, {
 				throw new HttpError(404, "peer not in the room");
 			}
 			const command: SfuCommand = { type: "kick", roomId, peerId };
+			const order = orderArguments(command);
 			const kicked = await redis.eval(kickScript, {
-				keys: [redisKeys.room(roomId), redisKeys.roomRevoked(roomId)],
-				arguments: [peerId, redisChannels.sfuNode(room.sfuNode), JSON.stringify(command)],
+				keys: [redisKeys.room(roomId), redisKeys.roomRevoked(roomId), sfuCommandKeys.stream(room.sfuNode)],
+				arguments: [peerId, ...order.arguments],
 			});
 			if (kicked !== 1) throw roomNotFound();
-			request.log.info({ roomId, peerId, sfuNode: room.sfuNode }, "admin: peer kicked");
-			return reply.code(204).send();
+			const log = { roomId, peerId, sfuNode: room.sfuNode };
+			const outcome = await outcomeOf(order.id);
+			if (outcome === undefined) {
+				request.log.warn(log, "admin: peer revoked; its node has not confirmed the kick");
+				throw nodeUnreachable(room.sfuNode, orderTimeoutSeconds, "the peer's token is already revoked");
+			}
+			request.log.info({ ...log, outcome }, "admin: peer kicked");
+			if (outcome === "kicked") return reply.code(204).send();
+			if (outcome === "not-found") {
+				throw new HttpError(
+					404,
+					"peer not in the call on its SFU node (it may have just left); its token stays revoked",
+				);
+			}
+			throw new HttpError(
+				500,
+				`SFU node ${room.sfuNode} could not kick the peer (${outcome}); its token stays revoked`,
+			);
 		},
 	);
 };

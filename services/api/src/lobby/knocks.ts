@@ -90,13 +90,16 @@ function flatten(events: { channel: string; message: string }[]): string[] {
 }
 
 /**
- * Record the knock, queue it and tell the host, only if the room still exists.
- * KEYS: room, roomKnocks, knock. ARGV: knock JSON, knock TTL s, score, knock id, channel, message.
+ * Record the knock, queue it and tell the host, only if the room still exists
+ * (0 otherwise) and fewer than the cap are waiting (-1 otherwise): the count
+ * and the write are one step, so racing knocks cannot overshoot the cap.
+ * KEYS: room, roomKnocks, knock. ARGV: knock JSON, knock TTL s, score, knock id, channel, message, cap.
  * The queue follows the room's TTL, like every room-scoped key.
  */
 const createScript = `
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then return 0 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return -1 end
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -128,6 +131,20 @@ for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
+/**
+ * The queue and every queued record in one round trip.
+ * KEYS: roomKnocks. ARGV: knock key prefix. Returns a flat list: id, record JSON (false when gone), ….
+ */
+const pendingScript = `
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(ids) do
+	out[#out + 1] = id
+	out[#out + 1] = redis.call('GET', ARGV[1] .. id)
+end
+return out
+`;
+
 /** Compare-and-set keeping the TTL. KEYS: knock. ARGV: expected JSON, new JSON. */
 const replaceScript = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -147,17 +164,40 @@ export interface Admission {
 	token: string;
 }
 
+export type CreateOutcome =
+	| { result: "created"; knock: KnockRecord; secret: string }
+	/** The room no longer exists. */
+	| { result: "missing" }
+	/** `pendingMax` knocks are already waiting. */
+	| { result: "full" };
+
+/** Default cap on knocks waiting in one room (KNOCKS_PENDING_MAX). */
+export const defaultKnocksPendingMax = 20;
+
 export class KnockStore {
 	readonly #redis: ApiRedis;
 	readonly #timeoutSeconds: number;
+	readonly #pendingMax: number;
 
-	constructor(redis: ApiRedis, timeoutSeconds: number) {
+	constructor(redis: ApiRedis, timeoutSeconds: number, pendingMax = defaultKnocksPendingMax) {
 		this.#redis = redis;
 		this.#timeoutSeconds = timeoutSeconds;
+		this.#pendingMax = pendingMax;
 	}
 
-	/** Create a pending knock; undefined when the room no longer exists (nothing is written then). */
-	async create(roomId: string, name: string): Promise<{ knock: KnockRecord; secret: string } | undefined> {
+	/**
+	 * Create a pending knock, unless the room is gone or its queue is full
+	 * (nothing is written then). A full queue is cleaned of knocks that have
+	 * ended without leaving it (expired records) and tried once more.
+	 */
+	async create(roomId: string, name: string): Promise<CreateOutcome> {
+		const first = await this.#create(roomId, name);
+		if (first.result !== "full") return first;
+		await this.pending(roomId);
+		return this.#create(roomId, name);
+	}
+
+	async #create(roomId: string, name: string): Promise<CreateOutcome> {
 		const secret = randomBytes(32).toString("base64url");
 		const createdAt = Date.now();
 		const knock: KnockRecord = {
@@ -179,9 +219,11 @@ export class KnockStore {
 				knock.id,
 				redisChannels.lobby(roomId),
 				JSON.stringify(event),
+				String(this.#pendingMax),
 			],
 		});
-		return created === 1 ? { knock, secret } : undefined;
+		if (created === 1) return { result: "created", knock, secret };
+		return created === -1 ? { result: "full" } : { result: "missing" };
 	}
 
 	/** The knock with the exact stored JSON (for compare-and-set), if it exists and belongs to `roomId`. */
@@ -263,12 +305,22 @@ export class KnockStore {
 		});
 	}
 
-	/** Pending knocks of the room, oldest first. Settles what has timed out or vanished on the way. */
+	/**
+	 * Pending knocks of the room, oldest first, read in one round trip. Settles
+	 * what has timed out or vanished on the way (extra round trips only then).
+	 */
 	async pending(roomId: string): Promise<KnockInfo[]> {
-		const ids = await this.#redis.zRange(redisKeys.roomKnocks(roomId), 0, -1);
+		const reply = await this.#redis.eval(pendingScript, {
+			keys: [redisKeys.roomKnocks(roomId)],
+			arguments: [redisKeys.knock("")],
+		});
+		const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
 		const knocks: KnockInfo[] = [];
-		for (const id of ids) {
-			const current = await this.read(roomId, id);
+		for (let i = 0; i + 1 < flat.length; i += 2) {
+			const id = String(flat[i]);
+			const json = typeof flat[i + 1] === "string" ? (flat[i + 1] as string) : null;
+			const knock = parseKnock(json);
+			const current = knock && knock.id === id && knock.roomId === roomId ? { knock } : undefined;
 			if (!current) {
 				await this.forget(roomId, id);
 			} else if (current.knock.status !== "pending") {
@@ -281,10 +333,5 @@ export class KnockStore {
 			}
 		}
 		return knocks;
-	}
-
-	/** Pending knock ids of the room (the queue as stored, possibly with stale ids). */
-	queued(roomId: string): Promise<string[]> {
-		return this.#redis.zRange(redisKeys.roomKnocks(roomId), 0, -1);
 	}
 }

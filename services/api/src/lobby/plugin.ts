@@ -4,17 +4,19 @@
  * guest's socket, the host's socket and the admit request may each be served
  * by a different API instance.
  */
+
 import fastifyRateLimit from "@fastify/rate-limit";
 import { ApiError, KnockParams, KnockRequest, KnockResponse, lobbyCloseCodes, RoomParams } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from "fastify";
+import { clientAddressKey } from "../client-address.ts";
 import type { EventHub } from "../event-hub.ts";
 import { errorBody, HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
 import type { MintToken } from "../tokens.ts";
-import { type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
+import { defaultKnocksPendingMax, type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
 import { GuestWaitSession, HostLobbySession } from "./sockets.ts";
 
 export interface LobbyPluginOptions {
@@ -24,8 +26,10 @@ export interface LobbyPluginOptions {
 	mintToken: MintToken;
 	/** Seconds an unanswered knock waits. */
 	knockTimeout: number;
-	/** Knocks per minute from one client address. */
+	/** Knocks per minute from one client address (an IPv4 address, or an IPv6 /64). */
 	knockRateLimit: number;
+	/** Knocks that may wait in one room at once; default `defaultKnocksPendingMax` (KNOCKS_PENDING_MAX). */
+	knocksPendingMax?: number;
 	guestTokenTtl: number;
 	isShuttingDown: () => boolean;
 }
@@ -72,12 +76,14 @@ function upgradeRequired(_request: unknown, reply: FastifyReply): FastifyReply {
 
 export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, options) => {
 	const { redis, hub, auth, mintToken } = options;
-	const store = new KnockStore(redis, options.knockTimeout);
+	const knocksPendingMax = options.knocksPendingMax ?? defaultKnocksPendingMax;
+	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
-	// Per client address (request.ip, which follows the trustProxy setting), per API instance, in memory.
+	// Per client address (request.ip, which follows the trustProxy setting; IPv6 by /64), per API instance, in memory.
 	await app.register(fastifyRateLimit, {
 		global: false,
+		keyGenerator: (request) => clientAddressKey(request.ip),
 		errorResponseBuilder: (_request, context) =>
 			new HttpError(
 				context.statusCode,
@@ -101,7 +107,8 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				summary: "Knock: ask the host to be let in",
 				description:
 					"Queues the guest's name for the host. Wait for the answer on the `wait` WebSocket with the returned secret. " +
-					`Rate-limited per client address (KNOCK_RATE_LIMIT per minute, 429 beyond).`,
+					"Rate-limited per client address, IPv6 by /64 (KNOCK_RATE_LIMIT per minute, 429 beyond). At most " +
+					`${knocksPendingMax} knocks wait in one room at once (KNOCKS_PENDING_MAX); the next one gets 429.`,
 				tags: ["lobby"],
 				params: RoomParams,
 				body: KnockRequest,
@@ -114,7 +121,14 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			// The store's script writes nothing unless the room exists: no separate read first.
 			if (!roomIdPattern.test(roomId)) throw roomNotFound();
 			const created = await store.create(roomId, name);
-			if (!created) throw roomNotFound();
+			if (created.result === "missing") throw roomNotFound();
+			if (created.result === "full") {
+				void reply.header("retry-after", "30");
+				throw new HttpError(
+					429,
+					`too many people are already waiting to be let in to this room (${knocksPendingMax}); try again in a moment`,
+				);
+			}
 			const { knock, secret } = created;
 			request.log.info({ roomId, knockId: knock.id }, "knock");
 			return reply.code(201).send({ knockId: knock.id, knockSecret: secret, expiresAt: knock.expiresAt });

@@ -17,12 +17,12 @@ import {
 import type { FastifyError, FastifyPluginAsync } from "fastify";
 import { customAlphabet } from "nanoid";
 import type { HostGate } from "../accounts/gate.ts";
+import { clientAddressKey } from "../client-address.ts";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
 import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
 import type { MintToken } from "../tokens.ts";
-import { clientAddressKey } from "./client-address.ts";
 import { displayName, loadRoom, newPeerId, roomNotFound } from "./store.ts";
 
 export interface RoomsPluginOptions {
