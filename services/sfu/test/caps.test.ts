@@ -150,6 +150,29 @@ test("300 concurrent produce of mic: exactly one producer, the others consume it
 	peer.close();
 });
 
+test("concurrent joins and connects: one of each is accepted, the rest get conflict", async () => {
+	const room = await createRoom(rig);
+	const peer = await connectPeer(rig, room);
+	const caps = await peer.request("getRouterRtpCapabilities", {});
+	const { send } = await floodTransports(peer, 1);
+	const dtlsParameters = {
+		role: "client" as const,
+		fingerprints: [{ algorithm: "sha-256" as const, value: Array.from({ length: 32 }, () => "AB").join(":") }],
+	};
+	const connects = await outcomes(
+		Array.from({ length: 200 }, () =>
+			peer.request("connectWebRtcTransport", { transportId: send?.id ?? "", dtlsParameters }),
+		),
+	);
+	assert.equal(connects.accepted.length, 1);
+	for (const message of connects.refused) assert.equal(message, "conflict: the transport is already connected");
+	const joins = await outcomes(Array.from({ length: 200 }, () => peer.request("join", { rtpCapabilities: caps })));
+	assert.equal(joins.accepted.length, 1);
+	for (const message of joins.refused) assert.match(message, /^conflict: already joined/);
+	assert.ok((await peer.request("ping", {})).now > 0);
+	peer.close();
+});
+
 test("a produce that fails gives its slot back: a correct one right after is accepted", async () => {
 	const room = await createRoom(rig);
 	const peer = await connectPeer(rig, room);

@@ -121,6 +121,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #host: HostRole;
 	#joinCount = 0;
 	#closed = false;
+	/** Transports connected or connecting (connectWebRtcTransport is accepted once per transport). */
+	readonly #connected = new WeakSet<PeerTransport>();
 	/** Connections being disconnected for flooding (at most once each). */
 	readonly #flooders = new WeakSet<Peer>();
 
@@ -595,7 +597,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				iceParameters: transport.iceParameters,
 				iceCandidates: transport.iceCandidates,
 				dtlsParameters: transport.dtlsParameters,
-			} as ClientRequests["createWebRtcTransport"]["response"];
+			};
 		} catch (error) {
 			peer.transportSlots.release(direction, ticket);
 			throw error;
@@ -608,9 +610,13 @@ export class Room extends EventEmitter<RoomEvents> {
 	): Promise<ClientRequests["connectWebRtcTransport"]["response"]> {
 		const transport = peer.transports.get(transportId);
 		if (!transport) throw new SignalingError("not-found", "no such transport");
+		// Once per transport, marked before the await: concurrent connects never all reach the worker.
+		if (this.#connected.has(transport)) throw new SignalingError("conflict", "the transport is already connected");
+		this.#connected.add(transport);
 		try {
 			await transport.connect({ dtlsParameters });
 		} catch (error) {
+			this.#connected.delete(transport);
 			// Closed under us: the worker died (mediaReset follows), not the client's mistake.
 			if (transport.closed) throw mediaMovedError();
 			throw new SignalingError("bad-request", `connectWebRtcTransport: ${(error as Error).message}`);
