@@ -90,12 +90,12 @@ test("a connection that keeps flooding is told refused: too-many-requests and cl
 	const ana = await joinPeer(rig, room, { name: "Ana" });
 	const flooder = await joinPeer(rig, room, { name: "Flooder" });
 	const mark = ana.notifications.length;
-	const flood = refusals(Array.from({ length: 1000 }, () => flooder.request("ping", {})));
+	// Not awaited: requests the SFU never read before closing stay unanswered (protoo-client only times them out).
+	for (let i = 0; i < 1000; i++) flooder.request("ping", {}).catch(() => {});
 	const refused = await flooder.notification("refused");
 	assert.equal(refused.reason, "too-many-requests");
 	assert.ok(refused.message.length > 0);
 	await flooder.closedEvent();
-	await flood;
 	const left = await ana.notification("peerLeft", (d) => d.peerId === flooder.peerId, mark);
 	assert.equal(left.reason, "dropped");
 	assert.ok((await ana.request("ping", {})).now > 0);
