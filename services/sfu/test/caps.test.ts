@@ -256,6 +256,9 @@ async function attempt(
 			}
 		}),
 	]);
+	// A refusal is final: stop, as the web client does (protoo-client would otherwise reconnect by itself
+	// after any close that is not a clean 4000, and could take a place that frees up later in the test).
+	if (outcome !== "admitted") peer.close();
 	return { room, peer, outcome };
 }
 
