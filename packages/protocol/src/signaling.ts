@@ -198,7 +198,21 @@ export type RefusalReason =
 	| "token-revoked"
 	| "wrong-room"
 	| "room-not-found"
-	| "duplicate-peer";
+	| "duplicate-peer"
+	/**
+	 * Capacity and conduct (see the SFU's ROOM_MAX_PEERS, SFU_MAX_ROOMS and
+	 * SIGNALING_* settings). `room-full`: the room has as many people as it
+	 * takes. `server-full`: the room would have to open on a node that has
+	 * as many rooms as it takes. Final all the same: waiting and retrying
+	 * silently would leave the person looking at "reconnecting" with no
+	 * reason; they are told plainly and may try again later by hand.
+	 * `too-many-requests`: the connection kept sending requests long after
+	 * they were refused with `rate-limited`; sent, like any refusal, just
+	 * before the SFU closes it. A real client never sees it.
+	 */
+	| "room-full"
+	| "server-full"
+	| "too-many-requests";
 
 /**
  * Why someone is no longer in the call: `left` (the leave button), `kicked`,

@@ -1,4 +1,5 @@
 import { cpus, hostname } from "node:os";
+import type { RequestLimits } from "./signaling/request-limiter.ts";
 
 export interface SfuConfig {
 	redisUrl: string;
@@ -53,6 +54,27 @@ export interface SfuConfig {
 	 */
 	keepaliveIntervalMs: number;
 	keepaliveGraceMs: number;
+	/**
+	 * ROOM_MAX_PEERS (default 50, from 1 to 1000): connections one room
+	 * takes; the next person is refused with `room-full`. A reconnect of
+	 * someone already inside replaces their connection and is never refused.
+	 */
+	roomMaxPeers: number;
+	/**
+	 * SFU_MAX_ROOMS (default 200, from 1 to 100000): rooms open at once on
+	 * this node; the first connection to one more is refused with
+	 * `server-full`. People joining a room already open here are not affected.
+	 */
+	maxRooms: number;
+	/**
+	 * Per signaling connection (see request-limiter.ts):
+	 * SIGNALING_REQUEST_BURST (default 50) requests at once, refilled at
+	 * SIGNALING_REQUESTS_PER_SECOND (default 20); more get `rate-limited`.
+	 * SIGNALING_FLOOD_REFUSALS (default 100) refusals within
+	 * SIGNALING_FLOOD_WINDOW_SECONDS (default 10) close the connection
+	 * with a `refused` notification, reason `too-many-requests`.
+	 */
+	requestLimits: RequestLimits;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -122,5 +144,13 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		heartbeatIntervalMs: seconds(env, "SFU_HEARTBEAT_SECONDS", 5, 0.1, 5),
 		keepaliveIntervalMs: seconds(env, "SIGNALING_KEEPALIVE_SECONDS", 10, 0.1, 600),
 		keepaliveGraceMs: seconds(env, "SIGNALING_KEEPALIVE_GRACE_SECONDS", 10, 0.1, 600),
+		roomMaxPeers: integer(env, "ROOM_MAX_PEERS", 50, 1, 1000),
+		maxRooms: integer(env, "SFU_MAX_ROOMS", 200, 1, 100_000),
+		requestLimits: {
+			burst: integer(env, "SIGNALING_REQUEST_BURST", 50, 1, 100_000),
+			perSecond: integer(env, "SIGNALING_REQUESTS_PER_SECOND", 20, 1, 100_000),
+			floodRefusals: integer(env, "SIGNALING_FLOOD_REFUSALS", 100, 1, 1_000_000),
+			floodWindowMs: seconds(env, "SIGNALING_FLOOD_WINDOW_SECONDS", 10, 0.1, 3600),
+		},
 	};
 }

@@ -60,6 +60,9 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		lifetimes: { occupiedTtlMs: config.roomOccupiedTtlMs, graceMs: config.roomGraceMs },
 		hostHandoverGraceMs: config.hostHandoverGraceMs,
 		speakingThresholdDbov: config.speakingThresholdDbov,
+		maxRooms: config.maxRooms,
+		roomMaxPeers: config.roomMaxPeers,
+		requestLimits: config.requestLimits,
 	});
 
 	const httpServer: Server = createServer((request, response) => {

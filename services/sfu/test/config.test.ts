@@ -64,3 +64,35 @@ test("heartbeat and signaling keepalive: 5 s and 10 s + 10 s by default, shorter
 		assert.throws(() => loadSfuConfig({ ...base, [name]: value }), new RegExp(`^Error: ${name} must be`));
 	}
 });
+
+test("caps and request limits: documented defaults, and clear errors for bad values", () => {
+	const defaults = loadSfuConfig(base);
+	assert.equal(defaults.roomMaxPeers, 50);
+	assert.equal(defaults.maxRooms, 200);
+	assert.deepEqual(defaults.requestLimits, { burst: 50, perSecond: 20, floodRefusals: 100, floodWindowMs: 10_000 });
+
+	const tuned = loadSfuConfig({
+		...base,
+		ROOM_MAX_PEERS: "8",
+		SFU_MAX_ROOMS: "3",
+		SIGNALING_REQUEST_BURST: "10",
+		SIGNALING_REQUESTS_PER_SECOND: "5",
+		SIGNALING_FLOOD_REFUSALS: "30",
+		SIGNALING_FLOOD_WINDOW_SECONDS: "2.5",
+	});
+	assert.equal(tuned.roomMaxPeers, 8);
+	assert.equal(tuned.maxRooms, 3);
+	assert.deepEqual(tuned.requestLimits, { burst: 10, perSecond: 5, floodRefusals: 30, floodWindowMs: 2500 });
+
+	for (const [name, value] of [
+		["ROOM_MAX_PEERS", "0"],
+		["ROOM_MAX_PEERS", "many"],
+		["SFU_MAX_ROOMS", "-1"],
+		["SIGNALING_REQUEST_BURST", "1.5"],
+		["SIGNALING_REQUESTS_PER_SECOND", "0"],
+		["SIGNALING_FLOOD_REFUSALS", "0"],
+		["SIGNALING_FLOOD_WINDOW_SECONDS", "0"],
+	] as const) {
+		assert.throws(() => loadSfuConfig({ ...base, [name]: value }), new RegExp(`^Error: ${name} must be`));
+	}
+});

@@ -48,8 +48,12 @@ async function playMic(room: Room, peerId: string, ssrc: number, level: number):
 		...opusParameters(ssrc),
 		headerExtensions: [{ uri: audioLevelUri, id: audioLevelId, encrypt: false, parameters: {} }],
 	} as RtpParameters;
-	const producer = await transport.produce({ kind: "audio", rtpParameters });
-	await room.attachProducer(peer, producer, "mic");
+	const producer = await transport.produce({
+		kind: "audio",
+		rtpParameters,
+		appData: { source: "mic" as const, peerId },
+	});
+	await room.attachProducer(peer, producer);
 
 	const socket = createSocket("udp4");
 	const mic: Mic = { producerId: producer.id, level, stop: () => {} };

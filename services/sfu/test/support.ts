@@ -201,7 +201,14 @@ export class TestPeer {
 				.find((n) => n.method === method && where(n.data as ServerNotifications[M]));
 			if (found) return found.data as ServerNotifications[M];
 			if (this.#closed) throw new Error(`closed before a ${method} notification arrived`);
-			await once(this.client as unknown as NodeJS.EventEmitter, "notification");
+			// A close while waiting ends the wait too (and the check above then says so), instead of hanging.
+			const events = this.client as unknown as NodeJS.EventEmitter;
+			const controller = new AbortController();
+			await Promise.race([
+				once(events, "notification", { signal: controller.signal }),
+				once(events, "close", { signal: controller.signal }),
+			]);
+			controller.abort();
 		}
 	}
 

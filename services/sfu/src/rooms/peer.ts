@@ -5,6 +5,7 @@
  */
 import type {
 	ChatMessage,
+	MediaSource,
 	ServerNotificationMethod,
 	ServerNotifications,
 	ServerRequestMethod,
@@ -13,17 +14,29 @@ import type {
 } from "@mindmeet/protocol";
 import type { Consumer, Producer, RtpCapabilities, WebRtcTransport } from "mediasoup/types";
 import type { Peer as ProtooPeer } from "protoo-server";
+import { RequestLimiter, type RequestLimits } from "../signaling/request-limiter.ts";
+import { Slots } from "./slots.ts";
 
 export type TransportDirection = "send" | "recv";
+
+/** What the SFU keeps on its mediasoup objects (typed through mediasoup's appData generics). */
+export type PeerTransport = WebRtcTransport<{ direction: TransportDirection }>;
+export type PeerProducer = Producer<{ source: MediaSource; peerId: string }>;
 
 export class Peer {
 	readonly id: string;
 	readonly name: string;
-	/** Token id, so a revoked token can find its peer. */
-	readonly tokenId: string;
-	readonly connectedAt = Date.now();
-	readonly transports = new Map<string, WebRtcTransport>();
-	readonly producers = new Map<string, Producer>();
+	readonly transports = new Map<string, PeerTransport>();
+	readonly producers = new Map<string, PeerProducer>();
+	/**
+	 * At most one transport per direction and one producer per source, each
+	 * slot taken before the request that fills it awaits anything (see
+	 * Slots). Held until the object closes or the peer's media is reset.
+	 */
+	readonly transportSlots = new Slots<TransportDirection>();
+	readonly producerSlots = new Slots<MediaSource>();
+	/** This connection's request budget (a reconnect is a new connection with a fresh one). */
+	readonly requests: RequestLimiter;
 	readonly consumers = new Map<string, Consumer>();
 	/** Producers this peer consumes or is being given, so none is consumed twice. */
 	readonly consumedProducers = new Set<string>();
@@ -38,11 +51,11 @@ export class Peer {
 	/** The speaking list this peer was last told (it starts out knowing nobody speaks). */
 	#speaking: readonly string[] = [];
 
-	constructor(claims: TokenClaims, protooPeer: ProtooPeer) {
+	constructor(claims: TokenClaims, protooPeer: ProtooPeer, requestLimits: RequestLimits) {
 		this.id = claims.sub;
 		this.name = claims.name;
-		this.tokenId = claims.jti;
 		this.#protoo = protooPeer;
+		this.requests = new RequestLimiter(requestLimits);
 	}
 
 	get protoo(): ProtooPeer {
@@ -150,7 +163,7 @@ export class Peer {
 		this.notify("speaking", { peerIds: [...peerIds] });
 	}
 
-	transport(direction: TransportDirection): WebRtcTransport | undefined {
+	transport(direction: TransportDirection): PeerTransport | undefined {
 		for (const transport of this.transports.values()) {
 			if (transport.appData.direction === direction) return transport;
 		}
@@ -201,6 +214,9 @@ export class Peer {
 		this.producers.clear();
 		this.consumers.clear();
 		this.consumedProducers.clear();
+		// Requests still in flight for the old media fail and release with stale tickets.
+		this.transportSlots.clear();
+		this.producerSlots.clear();
 	}
 
 	/** Close the signaling channel and every mediasoup object this peer owns. */

@@ -5,6 +5,7 @@
  */
 import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
+import type { RequestLimits } from "../signaling/request-limiter.ts";
 import type { MediaWorker, WorkerPool } from "../workers/worker-pool.ts";
 import { Room } from "./room.ts";
 import { type RoomLifetimes, type RoomRecordStore, RoomRecords } from "./room-records.ts";
@@ -20,6 +21,14 @@ export interface RoomStore extends RoomRecordStore {
  */
 export const workerWaitMs = 10_000;
 
+/** Opening one more room would exceed the node's SFU_MAX_ROOMS. */
+export class NodeFullError extends Error {
+	constructor(maxRooms: number) {
+		super(`this server has as many rooms open as it takes (${maxRooms}); try again later`);
+		this.name = "NodeFullError";
+	}
+}
+
 export interface RoomRegistryOptions {
 	pool: WorkerPool;
 	store: RoomStore;
@@ -29,6 +38,12 @@ export interface RoomRegistryOptions {
 	hostHandoverGraceMs: number;
 	/** Level above which a microphone counts as speaking (see SfuConfig). */
 	speakingThresholdDbov: number;
+	/** Rooms open (or opening) at once on this node (SFU_MAX_ROOMS). */
+	maxRooms: number;
+	/** Connections per room (ROOM_MAX_PEERS). */
+	roomMaxPeers: number;
+	/** Each connection's request budget. */
+	requestLimits: RequestLimits;
 }
 
 export class RoomRegistry {
@@ -52,12 +67,22 @@ export class RoomRegistry {
 		return count;
 	}
 
-	/** The open room, or open it if Redis knows it; undefined if the room does not exist. */
+	/**
+	 * The open room, or open it if Redis knows it; undefined if the room
+	 * does not exist. Throws NodeFullError when it is not open and the node
+	 * has SFU_MAX_ROOMS rooms open or opening: the count and the reservation
+	 * (the pending open) happen in one synchronous step, so concurrent
+	 * connections to different new rooms cannot all pass. A room that turns
+	 * out not to exist gives its place back when its open settles.
+	 */
 	async open(roomId: string): Promise<Room | undefined> {
 		const open = this.#rooms.get(roomId);
 		if (open && !open.closed) return open;
 		let pending = this.#opening.get(roomId);
 		if (!pending) {
+			if (this.#rooms.size + this.#opening.size >= this.#options.maxRooms) {
+				throw new NodeFullError(this.#options.maxRooms);
+			}
 			pending = this.#openNew(roomId).finally(() => this.#opening.delete(roomId));
 			this.#opening.set(roomId, pending);
 		}
@@ -104,7 +129,8 @@ export class RoomRegistry {
 	}
 
 	async #openNew(roomId: string): Promise<Room | undefined> {
-		const { store, pool, logger, lifetimes, hostHandoverGraceMs, speakingThresholdDbov } = this.#options;
+		const { store, pool, logger, lifetimes, hostHandoverGraceMs, speakingThresholdDbov, roomMaxPeers, requestLimits } =
+			this.#options;
 		const records = await RoomRecords.load({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
 		if (!records) return undefined;
 		let stored: Partial<StoredRoom> = {};
@@ -127,6 +153,8 @@ export class RoomRegistry {
 			hostHandoverGraceMs,
 			speakingThresholdDbov,
 			records,
+			maxPeers: roomMaxPeers,
+			requestLimits,
 		});
 		this.#rooms.set(roomId, room);
 		room.on("peersChanged", this.#options.onChange);

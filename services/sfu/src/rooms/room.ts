@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
 	type ChatMessage,
+	type ClientRequestMethod,
 	type ClientRequests,
 	limits,
 	type MediaSource,
@@ -25,15 +26,16 @@ import {
 	type ServerRequests,
 	type TokenClaims,
 } from "@mindmeet/protocol";
-import type { Producer, Router, WebRtcTransport } from "mediasoup/types";
+import type { Router } from "mediasoup/types";
 import type { Logger } from "pino";
 import { Room as ProtooRoom, type WebSocketTransport } from "protoo-server";
 import { SignalingError } from "../signaling/errors.ts";
+import type { RequestLimits } from "../signaling/request-limiter.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
 import type { MediaWorker } from "../workers/worker-pool.ts";
 import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
 import { HostRole, recordWaitMs } from "./host-role.ts";
-import { Peer } from "./peer.ts";
+import { Peer, type PeerProducer, type PeerTransport } from "./peer.ts";
 import { RoomMedia } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
 import { settleWithin } from "./settle.ts";
@@ -60,6 +62,10 @@ export interface RoomOptions {
 	/** Level above which a microphone counts as speaking, dBov. */
 	speakingThresholdDbov: number;
 	records: RoomRecords;
+	/** Connections the room takes at once (ROOM_MAX_PEERS). */
+	maxPeers: number;
+	/** Each connection's request budget (see RequestLimiter). */
+	requestLimits: RequestLimits;
 }
 
 /** A snapshot for tests and diagnostics. */
@@ -78,10 +84,19 @@ const mediaMoveAttempts = 3;
 const mediaMovedError = () =>
 	new SignalingError("conflict", "the room's media moved to another server; start again after mediaReset");
 
+const connectionClosedError = () => new SignalingError("conflict", "the connection closed meanwhile");
+
+/** One client request's handler, typed against the protocol's request → response map. */
+type Handler<M extends ClientRequestMethod> = (
+	peer: Peer,
+	data: ClientRequests[M]["request"],
+	generation: number,
+) => Promise<ClientRequests[M]["response"]> | ClientRequests[M]["response"];
+type Handlers = { [M in ClientRequestMethod]: Handler<M> };
+
 export class Room extends EventEmitter<RoomEvents> {
 	readonly id: string;
 	readonly mode: RoomMode;
-	readonly createdAt = Date.now();
 	readonly #protooRoom = new ProtooRoom();
 	readonly #peers = new Map<string, Peer>();
 	readonly #logger: Logger;
@@ -89,6 +104,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #speakingThresholdDbov: number;
 	readonly #acquireWorker: () => Promise<MediaWorker>;
 	readonly #chatLimiter = new ChatRateLimiter();
+	readonly #maxPeers: number;
+	readonly #requestLimits: RequestLimits;
 	/** Undefined while the media moves to another worker (see #moveMedia). */
 	#media: RoomMedia | undefined;
 	/** The last media, kept so `worker` still answers while a move is under way. */
@@ -104,6 +121,10 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #host: HostRole;
 	#joinCount = 0;
 	#closed = false;
+	/** Transports connected or connecting (connectWebRtcTransport is accepted once per transport). */
+	readonly #connected = new WeakSet<PeerTransport>();
+	/** Connections being disconnected for flooding (at most once each). */
+	readonly #flooders = new WeakSet<Peer>();
 
 	private constructor(options: RoomOptions, logger: Logger, media: RoomMedia) {
 		super();
@@ -128,6 +149,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		this.#speakingThresholdDbov = options.speakingThresholdDbov;
 		this.#acquireWorker = options.acquireWorker;
+		this.#maxPeers = options.maxPeers;
+		this.#requestLimits = options.requestLimits;
 		this.#lastWorker = media.worker;
 		this.#useMedia(media);
 	}
@@ -197,6 +220,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		};
 	}
 
+	/**
+	 * Whether a connection for `peerId` fits (ROOM_MAX_PEERS). Someone
+	 * already here always fits: their new connection replaces the old one.
+	 * The door asks this in the same tick as it calls addPeer, so
+	 * concurrent connections cannot all squeeze into the last place.
+	 */
+	hasRoomFor(peerId: string): boolean {
+		return this.#peers.has(peerId) || this.#peers.size < this.#maxPeers;
+	}
+
 	/** Accept a verified connection. A second connection for the same peer replaces the first (reload, reconnect). */
 	addPeer(claims: TokenClaims, transport: WebSocketTransport): Peer {
 		const existing = this.#peers.get(claims.sub);
@@ -206,9 +239,20 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		// The host came back (or opened the room) within its grace period: it keeps the role.
 		this.#host.connected(claims.sub);
-		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport));
+		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport), this.#requestLimits);
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
+			// Before anything else, so a flood costs a counter and an error frame, nothing more.
+			const verdict = peer.requests.take();
+			if (verdict !== "ok") {
+				const limited = new SignalingError(
+					"rate-limited",
+					`too many requests: at most ${this.#requestLimits.perSecond} per second after a burst of ${this.#requestLimits.burst}`,
+				);
+				reject(limited.protooCode, limited.protooReason);
+				if (verdict === "flooding") void this.#disconnectFlooder(peer);
+				return;
+			}
 			const generation = this.#mediaGeneration;
 			this.#handleRequest(peer, request.method, request.data, generation).then(
 				(response) => {
@@ -260,6 +304,22 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.#peers.get(peerId) === target) this.#removePeer(target, "kicked");
 		this.#logger.info({ peer: peerId }, "peer kicked");
 		return true;
+	}
+
+	/**
+	 * The connection kept flooding after its requests were refused: tell it
+	 * why (`refused`, reason `too-many-requests`) and close it. Everyone
+	 * else sees an ordinary departure.
+	 */
+	async #disconnectFlooder(peer: Peer): Promise<void> {
+		if (peer.closed || this.#peers.get(peer.id) !== peer || this.#flooders.has(peer)) return;
+		this.#flooders.add(peer);
+		this.#logger.warn({ peer: peer.id }, "connection kept flooding requests; disconnecting it");
+		await peer.notifyBeforeClose("refused", {
+			reason: "too-many-requests",
+			message: "too many requests: the connection kept sending after being told to slow down",
+		});
+		if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "dropped");
 	}
 
 	/** An operator closed the room: tell everyone, then close. */
@@ -408,7 +468,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				.map((producer) => ({
 					id: producer.id,
 					kind: producer.kind,
-					source: producer.appData.source as MediaSource,
+					source: producer.appData.source,
 					paused: producer.paused,
 				})),
 		};
@@ -427,114 +487,136 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	/**
-	 * `generation` is the media generation when the request arrived: requests
-	 * that create media objects refuse to do so on a media that replaced the
-	 * one their client knew.
+	 * Every request a client may send, typed against the protocol's map.
+	 * `generation` is the media generation when the request arrived:
+	 * requests that create media objects refuse to do so on a media that
+	 * replaced the one their client knew.
 	 */
-	async #handleRequest(peer: Peer, method: string, data: unknown, generation: number): Promise<unknown> {
+	readonly #handlers: Handlers = {
+		// Same codecs on every router, so an answer from before a move is still right.
+		// Same JSON on the wire; the client library's type just knows fewer header extensions (no toffset).
+		getRouterRtpCapabilities: async () =>
+			(await this.#currentMedia()).router.rtpCapabilities as ClientRequests["getRouterRtpCapabilities"]["response"],
+		createWebRtcTransport: (peer, data, generation) => this.#createWebRtcTransport(peer, data, generation),
+		connectWebRtcTransport: (peer, data) => this.#connectWebRtcTransport(peer, data),
+		join: (peer, data) => this.#join(peer, data),
+		produce: (peer, data, generation) => this.#produce(peer, data, generation),
+		closeProducer: (peer, { producerId }) => {
+			// Closing frees its source's slot and drops it from the peer's producers (see #attach).
+			this.#ownProducer(peer, producerId).close();
+			this.#writePresence(peer);
+			return {};
+		},
+		pauseProducer: async (peer, { producerId }) => {
+			await this.#ownProducer(peer, producerId).pause();
+			this.#writePresence(peer);
+			return {};
+		},
+		resumeProducer: async (peer, { producerId }) => {
+			await this.#ownProducer(peer, producerId).resume();
+			this.#writePresence(peer);
+			return {};
+		},
+		sendChat: (peer, data) => this.#sendChat(peer, data),
+		setConsumerPreferredLayers: (peer, data) => this.#setConsumerPreferredLayers(peer, data),
+		kickPeer: async (peer, { peerId }) => {
+			if (!this.#host.is(peer.id)) throw new SignalingError("forbidden", "only the host can remove someone");
+			if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
+			if (!this.#peers.has(peerId)) throw new SignalingError("not-found", "no such peer in this room");
+			await this.kick(peerId);
+			return {};
+		},
+		leave: (peer) => {
+			// Answer first, then close: the client is waiting for the response.
+			setImmediate(() => {
+				if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "left");
+			});
+			return {};
+		},
+		ping: () => ({ now: Date.now() }),
+		chatHistory: (peer, data) => this.#chatHistory(peer, data),
+	};
+
+	async #handleRequest(
+		peer: Peer,
+		method: string,
+		data: unknown,
+		generation: number,
+	): Promise<ClientRequests[ClientRequestMethod]["response"]> {
 		if (!isClientRequestMethod(method)) throw new SignalingError("unknown-method", `unknown method "${method}"`);
-		switch (method) {
-			case "getRouterRtpCapabilities": {
-				validateRequest(method, data);
-				// Same codecs on every router, so an answer from before a move is still right.
-				return (await this.#currentMedia()).router.rtpCapabilities;
-			}
-			case "createWebRtcTransport":
-				return this.#createWebRtcTransport(peer, validateRequest(method, data), generation);
-			case "connectWebRtcTransport":
-				return this.#connectWebRtcTransport(peer, validateRequest(method, data));
-			case "join":
-				return this.#join(peer, validateRequest(method, data));
-			case "produce":
-				return this.#produce(peer, validateRequest(method, data), generation);
-			case "closeProducer": {
-				const { producerId } = validateRequest(method, data);
-				this.#ownProducer(peer, producerId).close();
-				peer.producers.delete(producerId);
-				this.#writePresence(peer);
-				return {};
-			}
-			case "pauseProducer":
-				await this.#ownProducer(peer, validateRequest(method, data).producerId).pause();
-				this.#writePresence(peer);
-				return {};
-			case "resumeProducer":
-				await this.#ownProducer(peer, validateRequest(method, data).producerId).resume();
-				this.#writePresence(peer);
-				return {};
-			case "sendChat":
-				return this.#sendChat(peer, validateRequest(method, data));
-			case "setConsumerPreferredLayers":
-				return this.#setConsumerPreferredLayers(peer, validateRequest(method, data));
-			case "kickPeer": {
-				const { peerId } = validateRequest(method, data);
-				if (!this.#host.is(peer.id)) throw new SignalingError("forbidden", "only the host can remove someone");
-				if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
-				if (!this.#peers.has(peerId)) throw new SignalingError("not-found", "no such peer in this room");
-				await this.kick(peerId);
-				return {};
-			}
-			case "leave":
-				validateRequest(method, data);
-				// Answer first, then close: the client is waiting for the response.
-				setImmediate(() => {
-					if (this.#peers.get(peer.id) === peer) this.#removePeer(peer, "left");
-				});
-				return {};
-			case "ping":
-				validateRequest(method, data);
-				return { now: Date.now() };
-			case "chatHistory":
-				return this.#chatHistory(peer, validateRequest(method, data));
-		}
+		return this.#dispatch(peer, method, data, generation);
 	}
 
+	async #dispatch<M extends ClientRequestMethod>(
+		peer: Peer,
+		method: M,
+		data: unknown,
+		generation: number,
+	): Promise<ClientRequests[M]["response"]> {
+		const handler: Handler<M> = this.#handlers[method];
+		return handler(peer, validateRequest(method, data), generation);
+	}
+
+	/**
+	 * At most one transport per direction: the slot is taken before the
+	 * first await, so of any number of concurrent requests exactly one
+	 * reaches mediasoup; the rest are refused at once with `conflict`.
+	 */
 	async #createWebRtcTransport(
 		peer: Peer,
 		{ direction }: ClientRequests["createWebRtcTransport"]["request"],
 		generation: number,
 	): Promise<ClientRequests["createWebRtcTransport"]["response"]> {
-		const media = await this.#currentMedia(generation);
-		if (peer.transport(direction)) {
-			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
-		}
-		const transport: WebRtcTransport = await media.router.createWebRtcTransport({
-			webRtcServer: media.worker.webRtcServer,
-			enableUdp: true,
-			enableTcp: true,
-			preferUdp: true,
-			initialAvailableOutgoingBitrate: 1_000_000,
-			appData: { direction },
-		});
-		// Two requests racing for the same direction, or the worker died meanwhile: keep none twice.
-		if (this.#media !== media || media.closed || peer.transport(direction) || peer.closed) {
-			transport.close();
-			this.#stillCurrent(media);
-			throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
-		}
-		peer.transports.set(transport.id, transport);
-		transport.on("dtlsstatechange", (state) => {
-			if (state === "failed" || state === "closed") {
-				this.#logger.warn({ peer: peer.id, direction, state }, "transport DTLS ended");
+		const ticket = peer.transportSlots.take(direction);
+		if (!ticket) throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
+		try {
+			const media = await this.#currentMedia(generation);
+			const transport: PeerTransport = await media.router.createWebRtcTransport({
+				webRtcServer: media.worker.webRtcServer,
+				enableUdp: true,
+				enableTcp: true,
+				preferUdp: true,
+				initialAvailableOutgoingBitrate: 1_000_000,
+				appData: { direction },
+			});
+			// The worker died meanwhile (the slots were reset with the peer's media), or the peer left.
+			if (this.#media !== media || media.closed || peer.closed || !peer.transportSlots.holds(direction, ticket)) {
+				transport.close();
+				this.#stillCurrent(media);
+				throw peer.closed ? connectionClosedError() : mediaMovedError();
 			}
-		});
-		return {
-			id: transport.id,
-			iceParameters: transport.iceParameters,
-			iceCandidates: transport.iceCandidates,
-			dtlsParameters: transport.dtlsParameters,
-		} as ClientRequests["createWebRtcTransport"]["response"];
+			peer.transports.set(transport.id, transport);
+			transport.observer.once("close", () => peer.transportSlots.release(direction, ticket));
+			transport.on("dtlsstatechange", (state) => {
+				if (state === "failed" || state === "closed") {
+					this.#logger.warn({ peer: peer.id, direction, state }, "transport DTLS ended");
+				}
+			});
+			return {
+				id: transport.id,
+				iceParameters: transport.iceParameters,
+				iceCandidates: transport.iceCandidates,
+				dtlsParameters: transport.dtlsParameters,
+			};
+		} catch (error) {
+			peer.transportSlots.release(direction, ticket);
+			throw error;
+		}
 	}
 
 	async #connectWebRtcTransport(
 		peer: Peer,
 		{ transportId, dtlsParameters }: ClientRequests["connectWebRtcTransport"]["request"],
-	): Promise<Record<string, never>> {
+	): Promise<ClientRequests["connectWebRtcTransport"]["response"]> {
 		const transport = peer.transports.get(transportId);
 		if (!transport) throw new SignalingError("not-found", "no such transport");
+		// Once per transport, marked before the await: concurrent connects never all reach the worker.
+		if (this.#connected.has(transport)) throw new SignalingError("conflict", "the transport is already connected");
+		this.#connected.add(transport);
 		try {
 			await transport.connect({ dtlsParameters });
 		} catch (error) {
+			this.#connected.delete(transport);
 			// Closed under us: the worker died (mediaReset follows), not the client's mistake.
 			if (transport.closed) throw mediaMovedError();
 			throw new SignalingError("bad-request", `connectWebRtcTransport: ${(error as Error).message}`);
@@ -632,12 +714,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		return chatPage(history, index);
 	}
 
+	/**
+	 * One producer per source: the checks that need no waiting come first,
+	 * then the source's slot is taken before the first await, so of any
+	 * number of concurrent requests exactly one reaches mediasoup.
+	 */
 	async #produce(
 		peer: Peer,
 		{ transportId, kind, rtpParameters, source }: ClientRequests["produce"]["request"],
 		generation: number,
 	): Promise<ClientRequests["produce"]["response"]> {
-		const media = await this.#currentMedia(generation);
 		if (!peer.joined) throw new SignalingError("not-joined", "join before producing");
 		if (peer.rejoinDue) throw new SignalingError("not-joined", "join again (after mediaReset) before producing");
 		const transport = peer.transports.get(transportId);
@@ -650,34 +736,51 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.mode === "audio" && source === "cam") {
 			throw new SignalingError("bad-request", "this is an audio-only room");
 		}
-		for (const existing of peer.producers.values()) {
-			if (existing.appData.source === source) throw new SignalingError("conflict", `already producing ${source}`);
-		}
-		let producer: Producer;
+		const ticket = peer.producerSlots.take(source);
+		if (!ticket) throw new SignalingError("conflict", `already producing ${source}`);
+		let producer: PeerProducer | undefined;
 		try {
-			producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: peer.id } });
+			const media = await this.#currentMedia(generation);
+			try {
+				producer = await transport.produce({ kind, rtpParameters, appData: { source, peerId: peer.id } });
+			} catch (error) {
+				this.#stillCurrent(media);
+				throw new SignalingError("bad-request", `produce: ${(error as Error).message}`);
+			}
+			if (this.#media !== media || producer.closed || peer.closed || !peer.producerSlots.holds(source, ticket)) {
+				this.#stillCurrent(media);
+				throw peer.closed ? connectionClosedError() : mediaMovedError();
+			}
+			await this.#attach(peer, producer, ticket);
+			return { producerId: producer.id };
 		} catch (error) {
-			this.#stillCurrent(media);
-			throw new SignalingError("bad-request", `produce: ${(error as Error).message}`);
+			producer?.close();
+			peer.producerSlots.release(source, ticket);
+			throw error;
 		}
-		if (this.#media !== media || producer.closed) {
-			producer.close();
-			throw mediaMovedError();
-		}
-		await this.attachProducer(peer, producer, source);
-		return { producerId: producer.id };
 	}
 
 	/**
-	 * Make `producer` the peer's `source`: listed in its presence, consumed by
-	 * everyone else, watched for speaking if it is a microphone. `produce`
-	 * uses it after its checks; tests use it to give a peer a producer fed
-	 * with real RTP from a PlainTransport (no browser, so no DTLS).
+	 * Make `producer` its peer's `appData.source`: listed in its presence,
+	 * consumed by everyone else, watched for speaking if it is a microphone.
+	 * For tests, which give a peer a producer fed with real RTP from a
+	 * PlainTransport (no browser, so no DTLS); `produce` does the same after
+	 * its checks. Throws `conflict` if the peer has that source already.
 	 */
-	async attachProducer(peer: Peer, producer: Producer, source: MediaSource): Promise<void> {
-		producer.appData = { ...producer.appData, source, peerId: peer.id };
+	async attachProducer(peer: Peer, producer: PeerProducer): Promise<void> {
+		const ticket = peer.producerSlots.take(producer.appData.source);
+		if (!ticket) throw new SignalingError("conflict", `already producing ${producer.appData.source}`);
+		await this.#attach(peer, producer, ticket);
+	}
+
+	async #attach(peer: Peer, producer: PeerProducer, ticket: symbol): Promise<void> {
+		const { source } = producer.appData;
 		peer.producers.set(producer.id, producer);
-		producer.on("transportclose", () => peer.producers.delete(producer.id));
+		// Closed by closeProducer, with its transport, or with the peer: the source is free again.
+		producer.observer.once("close", () => {
+			if (peer.producers.get(producer.id) === producer) peer.producers.delete(producer.id);
+			peer.producerSlots.release(source, ticket);
+		});
 		if (source === "mic") await this.#media?.speaking.add(producer, peer.id);
 		this.#writePresence(peer);
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
@@ -719,7 +822,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	async #setConsumerPreferredLayers(
 		peer: Peer,
 		{ consumerId, spatialLayer, temporalLayer }: ClientRequests["setConsumerPreferredLayers"]["request"],
-	): Promise<Record<string, never>> {
+	): Promise<ClientRequests["setConsumerPreferredLayers"]["response"]> {
 		const consumer = peer.consumers.get(consumerId);
 		if (!consumer) throw new SignalingError("not-found", "no such consumer");
 		// Audio and single-encoding video have one layer, so there is nothing to
@@ -743,7 +846,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	/** Let `consumer` receive `producer`: created paused, resumed once the client is ready for it. */
-	async #consume(consumerPeer: Peer, producerPeer: Peer, producer: Producer): Promise<void> {
+	async #consume(consumerPeer: Peer, producerPeer: Peer, producer: PeerProducer): Promise<void> {
 		const media = this.#media;
 		const rtpCapabilities = consumerPeer.rtpCapabilities;
 		const transport = consumerPeer.transport("recv");
@@ -777,7 +880,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				peerId: producerPeer.id,
 				producerId: producer.id,
 				kind: consumer.kind,
-				source: producer.appData.source as MediaSource,
+				source: producer.appData.source,
 				// Same JSON on the wire; the client library's type just knows fewer header extensions.
 				rtpParameters: consumer.rtpParameters as ServerRequests["newConsumer"]["request"]["rtpParameters"],
 				producerPaused: consumer.producerPaused,
@@ -789,7 +892,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 	}
 
-	#ownProducer(peer: Peer, producerId: string): Producer {
+	#ownProducer(peer: Peer, producerId: string): PeerProducer {
 		const producer = peer.producers.get(producerId);
 		if (!producer) throw new SignalingError("not-found", "no such producer");
 		return producer;

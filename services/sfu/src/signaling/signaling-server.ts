@@ -3,11 +3,17 @@
  *
  * Two kinds of "no", which clients must tell apart:
  * - Refused: a decision about this token and room (missing, invalid,
- *   expired, revoked, wrong room, no such room). The client is told why in a
+ *   expired, revoked, wrong room, no such room), or about capacity: the room
+ *   has ROOM_MAX_PEERS people (`room-full`) or would be one room more than
+ *   this node's SFU_MAX_ROOMS (`server-full`). The client is told why in a
  *   `refused` notification and the socket is closed; the client drops its
  *   credentials and stops. Kicked peers are refused here too: their peer id
  *   is in the room's revocation set (kept in memory while the room is open
  *   here, in Redis otherwise) until the room ends.
+ *   A full room or node is a refusal, not "unavailable": a 503 would have
+ *   the client retry silently with back-off, and the person would look at
+ *   "reconnecting" with no idea why or for how long. Being told "the room
+ *   is full" is the plain answer; they may try again by hand.
  * - Unavailable: this node cannot decide or cannot serve now (Redis
  *   unreachable, no live media worker, anything unexpected). The WebSocket
  *   upgrade is rejected with HTTP 503, nothing is said in protoo terms, and
@@ -30,7 +36,7 @@ import {
 import { TokenError, type TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
 import { type ConnectionRequestInfo, WebSocketServer, type WebSocketTransport } from "protoo-server";
-import type { RoomRegistry } from "../rooms/room-registry.ts";
+import { NodeFullError, type RoomRegistry } from "../rooms/room-registry.ts";
 
 class Refusal extends Error {
 	readonly reason: RefusalReason;
@@ -78,26 +84,28 @@ export class SignalingServer {
 			keepaliveGracePeriod: options.keepalive.graceMs,
 		});
 		this.#server.on("connectionrequest", (info, accept, reject) => {
-			this.#admit(info).then(
-				({ claims, room }) => {
-					// The room closed while we decided (its last peer left): opening it again is a retry away.
-					if (room.closed) throw new Unavailable("the room has just closed");
+			const turnAway = (error: unknown) => {
+				if (error instanceof Refusal) {
+					this.#logger.info({ reason: error.reason }, "connection refused");
 					const transport = accept();
-					this.#track(info.socket);
-					room.addPeer(claims, transport);
-				},
-				(error: unknown) => {
-					if (error instanceof Refusal) {
-						this.#logger.info({ reason: error.reason }, "connection refused");
-						const transport = accept();
-						void refuse(transport, { reason: error.reason, message: error.message });
-						return;
-					}
-					if (!(error instanceof Unavailable)) this.#logger.warn({ err: error }, "connection request failed");
-					this.#logger.info("connection turned away: unavailable");
-					reject(503, "unavailable, try again later");
-				},
-			);
+					void refuse(transport, { reason: error.reason, message: error.message });
+					return;
+				}
+				if (!(error instanceof Unavailable)) this.#logger.warn({ err: error }, "connection request failed");
+				this.#logger.info("connection turned away: unavailable");
+				reject(503, "unavailable, try again later");
+			};
+			this.#admit(info).then(({ claims, room }) => {
+				// The room closed while we decided (its last peer left): opening it again is a retry away.
+				if (room.closed) return turnAway(new Unavailable("the room has just closed"));
+				// Asked in the same tick as addPeer, so concurrent connections cannot all take the last place.
+				if (!room.hasRoomFor(claims.sub)) {
+					return turnAway(new Refusal("room-full", "the room is full; try again later"));
+				}
+				const transport = accept();
+				this.#track(info.socket);
+				room.addPeer(claims, transport);
+			}, turnAway);
 		});
 	}
 
@@ -140,7 +148,13 @@ export class SignalingServer {
 		if (await this.#rooms.isRevoked(claims.room, claims.sub)) {
 			throw new Refusal("token-revoked", "you were removed from this room");
 		}
-		const room = await this.#rooms.open(claims.room);
+		let room: Awaited<ReturnType<RoomRegistry["open"]>>;
+		try {
+			room = await this.#rooms.open(claims.room);
+		} catch (error) {
+			if (error instanceof NodeFullError) throw new Refusal("server-full", error.message);
+			throw error;
+		}
 		if (!room) throw new Refusal("room-not-found", "the room does not exist or has ended");
 		// Opening read the revocation set again; a kick may have landed in between.
 		if (room.records.isRevoked(claims.sub)) {
