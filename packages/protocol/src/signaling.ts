@@ -198,7 +198,6 @@ export type RefusalReason =
 	| "token-revoked"
 	| "wrong-room"
 	| "room-not-found"
-	| "duplicate-peer"
 	/**
 	 * Capacity and conduct (see the SFU's ROOM_MAX_PEERS, SFU_MAX_ROOMS and
 	 * SIGNALING_* settings). `room-full`: the room has as many people as it

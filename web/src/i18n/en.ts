@@ -121,7 +121,9 @@ export const en: Record<MessageKey, string> = {
 
 	"refused.token": "Your access to this room is no longer valid. Join again through the room link.",
 	"refused.room": "Room not found or already ended",
-	"refused.duplicate": "You are already in this room in another tab or device.",
+	"refused.roomFull": "The room is full. Try again when someone leaves.",
+	"refused.serverFull": "The server is full right now. Try again in a few minutes.",
+	"refused.tooManyRequests": "Your connection sent too many requests and was closed. Join again through the room link.",
 
 	"toast.dismiss": "Dismiss",
 

@@ -122,7 +122,9 @@ export const ptBR = {
 
 	"refused.token": "Seu acesso a esta sala não é mais válido. Entre de novo pelo link da sala.",
 	"refused.room": "Sala não encontrada ou encerrada",
-	"refused.duplicate": "Você já está nesta sala em outra aba ou aparelho.",
+	"refused.roomFull": "A sala está cheia. Tente de novo quando alguém sair.",
+	"refused.serverFull": "O servidor está cheio agora. Tente de novo em alguns minutos.",
+	"refused.tooManyRequests": "Sua conexão enviou pedidos demais e foi encerrada. Entre de novo pelo link da sala.",
 
 	"toast.dismiss": "Fechar aviso",
 

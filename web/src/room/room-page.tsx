@@ -42,7 +42,9 @@ function endMessage(end: CallEnd): string {
 		"token-expired": "refused.token",
 		"wrong-room": "refused.token",
 		"room-not-found": "refused.room",
-		"duplicate-peer": "refused.duplicate",
+		"room-full": "refused.roomFull",
+		"server-full": "refused.serverFull",
+		"too-many-requests": "refused.tooManyRequests",
 	};
 	const key = keys[end.reason];
 	return key ? t(key) : end.message;
@@ -83,7 +85,9 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 	const onEnded = (end: CallEnd) => {
 		// A refused or revoked token will be refused again; a dropped connection may still rejoin with it.
 		const final = end.kind === "kicked" || end.kind === "room-closed";
-		if (final || end.kind === "refused") forgetCredentials(props.roomId);
+		// A full room or server says nothing against the token: "join again" later uses it, no knock.
+		const full = end.kind === "refused" && (end.reason === "room-full" || end.reason === "server-full");
+		if (final || (end.kind === "refused" && !full)) forgetCredentials(props.roomId);
 		const message = endMessage(end);
 		showToast(message);
 		setStep({ kind: "ended", message, final, stay: end.kind === "disconnected" });
