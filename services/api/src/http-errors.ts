@@ -5,7 +5,13 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { ApiError } from "@mindmeet/protocol";
-import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
+import type {
+	FastifyError,
+	FastifyInstance,
+	FastifyReply,
+	FastifyRequest,
+	FastifySchemaValidationError,
+} from "fastify";
 import { describeError, isStorageUnavailable } from "./redis.ts";
 
 /** An error whose status and message are meant for the client. */
@@ -16,6 +22,26 @@ export class HttpError extends Error {
 		this.name = "HttpError";
 		this.statusCode = statusCode;
 	}
+}
+
+/**
+ * In the routes of `app`: a path parameter that fails its schema (too long,
+ * wrong characters) names nothing that exists, so it is answered as the 404
+ * of what it names (`notFound[param]`, or `fallback`), not as a 400. The
+ * parameter is read from the validation error's path, never from its text.
+ */
+export function malformedParamsAreNotFound(
+	app: FastifyInstance,
+	fallback: () => HttpError,
+	notFound: Record<string, () => HttpError> = {},
+): void {
+	app.setErrorHandler((error: FastifyError, _request, _reply) => {
+		if (error.validationContext === "params") {
+			const param = error.validation?.[0]?.instancePath.replace(/^\//, "") ?? "";
+			throw (notFound[param] ?? fallback)();
+		}
+		throw error;
+	});
 }
 
 export const storageUnavailableMessage = "storage unavailable, try again shortly";

@@ -14,10 +14,10 @@ import {
 	SignInRequest,
 } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
-import type { FastifyError, FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { adminAuthHook } from "../admin/plugin.ts";
 import { clientAddressKey } from "../client-address.ts";
-import { HttpError } from "../http-errors.ts";
+import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import { bearerToken } from "../room-auth.ts";
 import type { HostGate } from "./gate.ts";
 
@@ -110,10 +110,7 @@ export const accountsPlugin: FastifyPluginAsync<AccountsPluginOptions> = async (
 	await app.register(async (admin) => {
 		admin.addHook("onRequest", adminAuthHook(options.adminToken));
 		// A name longer than any account name is just an unknown account.
-		admin.setErrorHandler((error: FastifyError, _request, _reply) => {
-			if (error.validationContext === "params") throw accountNotFound();
-			throw error;
-		});
+		malformedParamsAreNotFound(admin, accountNotFound);
 		const tags = { tags: ["admin"], security: [{ adminToken: [] }] };
 		const authErrors = { 401: ApiError, 503: ApiError };
 

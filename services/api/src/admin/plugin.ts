@@ -26,9 +26,9 @@ import {
 	sfuCommandStreamMaxLen,
 } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { nanoid } from "nanoid";
-import { HttpError } from "../http-errors.ts";
+import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
 import { findRoom, loadRoom, roomNotFound } from "../rooms/store.ts";
@@ -230,12 +230,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
 
 	app.addHook("onRequest", adminAuthHook(adminToken));
 
-	app.setErrorHandler((error: FastifyError, _request, _reply) => {
-		if (error.validationContext === "params") {
-			throw /peerId/.test(error.message) ? new HttpError(404, "peer not in the room") : roomNotFound();
-		}
-		throw error;
-	});
+	malformedParamsAreNotFound(app, roomNotFound, { peerId: () => new HttpError(404, "peer not in the room") });
 
 	const admin = { tags: ["admin"], security: [{ adminToken: [] }] };
 

@@ -7,8 +7,9 @@
  */
 import { createHmac } from "node:crypto";
 import { ApiError, IceServersResponse, RoomParams } from "@mindmeet/protocol";
-import type { FastifyError, FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import type { TurnConfig } from "../config.ts";
+import { malformedParamsAreNotFound } from "../http-errors.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { roomNotFound } from "../rooms/store.ts";
 
@@ -33,10 +34,7 @@ export function turnCredentials(
 
 export const icePlugin: FastifyPluginAsync<IcePluginOptions> = async (app, { auth, turn }) => {
 	// A room id that fails the params schema (too long) is just an unknown room.
-	app.setErrorHandler((error: FastifyError, _request, _reply) => {
-		if (error.validationContext === "params") throw roomNotFound();
-		throw error;
-	});
+	malformedParamsAreNotFound(app, roomNotFound);
 
 	app.get<{ Params: RoomParams; Reply: IceServersResponse }>(
 		"/api/rooms/:roomId/ice-servers",

@@ -8,10 +8,10 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import { ApiError, KnockParams, KnockRequest, KnockResponse, lobbyCloseCodes, RoomParams } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
-import type { FastifyError, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { clientAddressKey } from "../client-address.ts";
 import type { EventHub } from "../event-hub.ts";
-import { errorBody, HttpError } from "../http-errors.ts";
+import { errorBody, HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
@@ -92,12 +92,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 	});
 
 	// Ids that fail the params schema (too long) are just unknown.
-	app.setErrorHandler((error: FastifyError, _request, _reply) => {
-		if (error.validationContext === "params") {
-			throw /knockId/.test(error.message) ? knockNotFound() : roomNotFound();
-		}
-		throw error;
-	});
+	malformedParamsAreNotFound(app, roomNotFound, { knockId: knockNotFound });
 
 	app.post<{ Params: RoomParams; Body: KnockRequest; Reply: KnockResponse }>(
 		"/api/rooms/:roomId/knocks",

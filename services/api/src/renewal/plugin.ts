@@ -9,8 +9,8 @@
  */
 import { ApiError, type PeerRole, RenewTokenResponse, RoomParams } from "@mindmeet/protocol";
 import { Type } from "@sinclair/typebox";
-import type { FastifyError, FastifyPluginAsync } from "fastify";
-import { HttpError } from "../http-errors.ts";
+import type { FastifyPluginAsync } from "fastify";
+import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { roomNotFound } from "../rooms/store.ts";
 import type { IssueToken } from "../tokens.ts";
@@ -68,10 +68,7 @@ export const renewalPlugin: FastifyPluginAsync<RenewalPluginOptions> = async (ap
 	const limit = new RenewalLimit(options.renewalsPerMinute);
 
 	// A room id that fails the params schema (too long) is just an unknown room.
-	app.setErrorHandler((error: FastifyError, _request, _reply) => {
-		if (error.validationContext === "params") throw roomNotFound();
-		throw error;
-	});
+	malformedParamsAreNotFound(app, roomNotFound);
 
 	app.post<{ Params: RoomParams; Reply: RenewTokenResponse }>(
 		"/api/rooms/:roomId/token",

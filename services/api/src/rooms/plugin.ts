@@ -14,11 +14,11 @@ import {
 	roomIdLength,
 	type StoredRoom,
 } from "@mindmeet/protocol";
-import type { FastifyError, FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { customAlphabet } from "nanoid";
 import type { HostGate } from "../accounts/gate.ts";
 import { clientAddressKey } from "../client-address.ts";
-import { HttpError } from "../http-errors.ts";
+import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
 import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
@@ -75,10 +75,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 	});
 
 	// A room id that fails the params schema (too long) is just an unknown room.
-	app.setErrorHandler((error: FastifyError, _request, _reply) => {
-		if (error.validationContext === "params") throw roomNotFound();
-		throw error;
-	});
+	malformedParamsAreNotFound(app, roomNotFound);
 
 	app.post<{ Body: CreateRoomRequest; Reply: CreateRoomResponse }>(
 		"/api/rooms",
