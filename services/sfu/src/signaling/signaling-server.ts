@@ -24,6 +24,7 @@
  * keepaliveIntervalMs + keepaliveGraceMs, so it leaves the room in bounded
  * time instead of staying as a ghost.
  */
+import "./null-frame-guard.ts";
 import type { Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
 import {
