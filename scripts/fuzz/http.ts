@@ -285,7 +285,9 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
 					]);
 				}
 				const described = `${method} ${path.slice(0, 300)} auth=${auth ? `${auth.slice(0, 40)}…` : "none"} body=${
-					body === undefined ? "none" : (typeof body === "string" ? body : `<${body.length} binary bytes>`).slice(0, 300)
+					body === undefined
+						? "none"
+						: (typeof body === "string" ? body : `<${body.length} binary bytes>`).slice(0, 300)
 				}`;
 				let status: number;
 				try {

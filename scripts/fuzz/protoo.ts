@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { type RoomInfo, signalingRoomParam, signalingTokenParam } from "@mindmeet/protocol";
 import { WebSocket } from "ws";
 import { knockOverHttp, SignalingPeer } from "../../testing/src/signaling-peer.ts";
-import { deepJson, hostileValue, mutateObject, Random } from "./random.ts";
+import { deepJsonText, hostileValue, mutateObject, Random } from "./random.ts";
 
 export interface ProtooFuzzOptions {
 	baseUrl: string;
@@ -141,9 +141,10 @@ function nextFrame(random: Random, context: Context, nextId: () => number): { ki
 		return { kind: "binary frame", frame: bytes };
 	}
 	if (roll < 88) {
+		const nested = deepJsonText(random.pick([100, 2_000, 10_000]), random.chance(0.5));
 		return {
 			kind: "deeply nested JSON",
-			frame: request("sendChat", deepJson(random.pick([100, 2_000, 10_000]), true)),
+			frame: `{"request":true,"id":${nextId()},"method":"sendChat","data":${nested}}`,
 		};
 	}
 	if (roll < 92) {
