@@ -27,6 +27,8 @@ const report = await runFuzz({
 const tables = fuzzTables(report);
 console.log(`\n${tables}\n`);
 for (const failure of report.failures) console.log(`FAILURE: ${failure}`);
+const listed = report.failures.slice(0, 50).map((failure) => `- ${failure.replaceAll("\n", " ")}`);
+if (report.failures.length > listed.length) listed.push(`- … and ${report.failures.length - listed.length} more`);
 
 const document = `# Reliability: fuzzing
 
@@ -80,7 +82,7 @@ after being cut fit in the one fuzzed room.
 
 ${tables}
 
-Failures: ${report.failures.length === 0 ? "none." : `\n\n${report.failures.map((f) => `- ${f}`).join("\n")}`}
+Failures: ${report.failures.length === 0 ? "none." : `\n\n${listed.join("\n")}`}
 
 ## Rerun
 

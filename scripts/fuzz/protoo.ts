@@ -224,6 +224,8 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 			} catch (error) {
 				report.controlPings.failed++;
 				report.failures.push(`control peer ping failed: ${(error as Error).message}`);
+				// Its connection is gone (the SFU went down): said once above, not every half second.
+				if (control.client.closed) break;
 			}
 			await new Promise((resolve) => setTimeout(resolve, 500));
 		}
@@ -234,9 +236,22 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 	const context: Context = { transports: [], producers: [], peerIds: [] };
 
 	const worker = async (index: number) => {
+		let admissionFailures = 0;
 		while (report.sent < options.messages) {
-			const { token, peerId } = await admit(`Fuzz ${index}`);
-			context.peerIds.push(peerId);
+			let token: string;
+			try {
+				const admitted = await admit(`Fuzz ${index}`);
+				token = admitted.token;
+				context.peerIds.push(admitted.peerId);
+				admissionFailures = 0;
+			} catch (error) {
+				// Admission must keep working under fuzzing: a failure is a finding, and the run goes on.
+				report.failures.push(`a fresh peer could not be admitted: ${(error as Error).message}`);
+				// Ten in a row: this connection gives up (fewer frames sent is itself reported).
+				if (++admissionFailures >= 10) return;
+				await new Promise((resolve) => setTimeout(resolve, 1_000));
+				continue;
+			}
 			const url = new URL(info.sfuUrl, baseUrl.replace(/^http/, "ws"));
 			url.searchParams.set(signalingTokenParam, token);
 			url.searchParams.set(signalingRoomParam, room.roomId);
