@@ -57,7 +57,8 @@ describe("single hostile protoo frames through the API's proxy", { timeout: 120_
 		await stack?.stop();
 	});
 
-	for (const frame of ["null", "[null]", "0", "true", '"x"', "[]", '{"request":null}']) {
+	// `null` last: while it takes the SFU down, the cases after it would fail for that reason, not their own.
+	for (const frame of ["[null]", "0", "true", '"x"', "[]", '{"request":null}', "null"]) {
 		it(`an admitted peer sending ${frame} leaves the SFU up and the room working`, async () => {
 			const sfuPid = stack.pid("sfu");
 			const pending = await knockOverHttp(stack.url, roomId, "Guest");
