@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { type RoomInfo, signalingRoomParam, signalingTokenParam } from "@mindmeet/protocol";
+import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
 import { WebSocket } from "ws";
 import { runFuzz } from "../scripts/fuzz/run.ts";
 import { freePort, type Stack, startStack } from "../scripts/stack.ts";
-import { knockOverHttp, SignalingPeer } from "../testing/src/signaling-peer.ts";
 
 // A fixed seed, so a failure here replays the same way (FUZZ_SEED overrides it).
 const seed = Number(process.env.FUZZ_SEED ?? 20261130);

@@ -8,8 +8,8 @@
  */
 import { once } from "node:events";
 import { type RoomInfo, signalingRoomParam, signalingTokenParam } from "@mindmeet/protocol";
+import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
 import { WebSocket } from "ws";
-import { knockOverHttp, SignalingPeer } from "../../testing/src/signaling-peer.ts";
 import { deepJsonText, hostileValue, mutateObject, Random } from "./random.ts";
 
 export interface ProtooFuzzOptions {
