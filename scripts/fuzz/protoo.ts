@@ -30,6 +30,8 @@ export interface ProtooFuzzReport {
 	outcomes: Record<string, number>;
 	/** Connections closed under us, by close code and reason. */
 	closes: Record<string, number>;
+	/** The last frame sent on each connection the proxy closed because it lost the SFU (a crash's suspects). */
+	lastFrameBeforeSfuLost: Record<string, number>;
 	peersAdmitted: number;
 	controlPings: { ok: number; failed: number };
 	/** Requests answered with an `internal` error, or anything else that must not happen. */
@@ -177,6 +179,7 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 		kinds: {},
 		outcomes: {},
 		closes: {},
+		lastFrameBeforeSfuLost: {},
 		peersAdmitted: 0,
 		controlPings: { ok: 0, failed: 0 },
 		failures: [],
@@ -258,6 +261,7 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 			const socket = new WebSocket(url, "protoo");
 			const pending = new Map<number, string>();
 			let closed = false;
+			let lastFrame: string | undefined;
 			socket.on("message", (raw) => {
 				let message: {
 					response?: boolean;
@@ -303,6 +307,10 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 				socket.on("close", (code, reason) => {
 					closed = true;
 					count(report.closes, `${code} ${String(reason) || "(no reason)"}`);
+					// The proxy lost the SFU under this connection: its last frame is what to suspect of the crash.
+					if (String(reason) === "media server connection lost" && lastFrame !== undefined) {
+						count(report.lastFrameBeforeSfuLost, lastFrame);
+					}
 					resolve();
 				});
 				socket.on("error", () => {});
@@ -320,6 +328,7 @@ export async function fuzzProtoo(options: ProtooFuzzOptions): Promise<ProtooFuzz
 					const parsed = /^\{"request":true,"id":(\d+)/.exec(frame);
 					if (parsed) pending.set(Number(parsed[1]), frame);
 				}
+				lastFrame = `${kind}: ${typeof frame === "string" ? JSON.stringify(frame.slice(0, 120)) : `<${frame.length} binary bytes>`}`;
 				socket.send(frame);
 				// Under the SFU's 20 requests/s per connection: a client that floods is cut, one that paces is served.
 				await new Promise((resolve) => setTimeout(resolve, 60));

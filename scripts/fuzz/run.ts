@@ -150,6 +150,16 @@ export function fuzzTables(report: FuzzRunReport): string {
 		"| --- | --- |",
 		rows(protoo.closes),
 		"",
+		...(Object.keys(protoo.lastFrameBeforeSfuLost).length === 0
+			? []
+			: [
+					"Last frame sent on connections the proxy closed because it lost the SFU (what to suspect of a crash):",
+					"",
+					"| Frame | Connections |",
+					"| --- | --- |",
+					rows(protoo.lastFrameBeforeSfuLost),
+					"",
+				]),
 		"HTTP responses by status:",
 		"",
 		"| Status | Responses |",
