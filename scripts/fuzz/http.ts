@@ -241,6 +241,8 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
 			batch++;
 			const before = credentialed ? undefined : await snapshot(client);
 			let allRefused = true;
+			const batchStarted = performance.now();
+			const batchRequests: string[] = [];
 			for (let i = 0; i < options.batchSize && report.sent < options.requests; i++) {
 				const operation = random.pick(operations);
 				let path = operation.path.replace(/\{(\w+)\}/g, (_, name: string) => pathValue(name));
@@ -289,6 +291,7 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
 						? "none"
 						: (typeof body === "string" ? body : `<${body.length} binary bytes>`).slice(0, 300)
 				}`;
+				batchRequests.push(described);
 				let status: number;
 				try {
 					const response = await fetch(`${baseUrl}${path}`, {
@@ -314,7 +317,14 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
 			if (before && allRefused) {
 				const changes = differences(before, await snapshot(client));
 				report.refusedBatchesCompared++;
-				for (const change of changes) report.failures.push(`state changed by a batch of refused requests: ${change}`);
+				const seconds = ((performance.now() - batchStarted) / 1000).toFixed(1);
+				for (const change of changes) {
+					report.failures.push(
+						`state changed by a batch of refused requests (${seconds} s): ${change}; the batch:\n  ${batchRequests
+							.map((line) => line.slice(0, 200))
+							.join("\n  ")}`,
+					);
+				}
 			}
 			if (batch % 20 === 0) log(`http: ${report.sent}/${options.requests} requests`);
 		}
