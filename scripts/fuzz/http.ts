@@ -116,6 +116,8 @@ async function snapshot(client: Redis): Promise<Map<string, string>> {
 		else if (type === "stream") value = await client.xRange(key, "-", "+");
 		else continue; // gone between KEYS and TYPE: it expired
 		const ttl = await client.pTTL(key);
+		// Gone between TYPE and here: it expired while being read (time, not a request, removed it).
+		if (ttl === -2 || value === null) continue;
 		out.set(key, JSON.stringify({ type, value, expiring: ttl >= 0 && ttl < 60_000 }));
 	}
 	return out;
