@@ -25,6 +25,10 @@ export interface WorkerPoolOptions {
 
 export class WorkerUnavailableError extends Error {}
 
+/** Pauses between tries at replacing a dead worker: 250 ms, doubling, at most 5 s. */
+const replaceRetryFirstMs = 250;
+const replaceRetryMaxMs = 5_000;
+
 /** How many mediasoup objects the live workers hold, from their own dumps (not from this process's maps). */
 export interface MediaObjectCounts {
 	workers: number;
@@ -158,12 +162,19 @@ export class WorkerPool {
 		const worker = await createWorker({ workerBin: this.#bin, logLevel: "warn" });
 		const port = rtcPort === 0 ? undefined : rtcPort + index;
 		const listen = { ip: listenIp, ...(announcedAddress ? { announcedAddress } : {}), ...(port ? { port } : {}) };
-		const webRtcServer = await worker.createWebRtcServer({
-			listenInfos: [
-				{ ...listen, protocol: "udp" },
-				{ ...listen, protocol: "tcp" },
-			],
-		});
+		let webRtcServer: WebRtcServer;
+		try {
+			webRtcServer = await worker.createWebRtcServer({
+				listenInfos: [
+					{ ...listen, protocol: "udp" },
+					{ ...listen, protocol: "tcp" },
+				],
+			});
+		} catch (error) {
+			// A worker without its server is of no use, and must not linger as a process.
+			worker.close();
+			throw error;
+		}
 		worker.observer.on("newrouter", (router) => {
 			this.#routers.add(router);
 			router.observer.once("close", () => this.#routers.delete(router));
@@ -179,18 +190,24 @@ export class WorkerPool {
 	async #replace(index: number): Promise<void> {
 		// Rooms on the dead worker move to a live one by themselves (their
 		// router reports "workerclose"; see waitForLive); new rooms land on the
-		// replacement too.
-		if (this.#closed) return;
-		try {
-			const replacement = await this.#start(index);
-			if (this.#closed) {
-				replacement.worker.close();
+		// replacement too. Starting one can fail (say its port is not free yet
+		// when several died at once): try again with a growing pause, for as
+		// long as the pool is open, or the node would stay a worker short.
+		for (let attempt = 0; !this.#closed; attempt++) {
+			try {
+				const replacement = await this.#start(index);
+				if (this.#closed) {
+					replacement.worker.close();
+					return;
+				}
+				this.#workers[index] = replacement;
+				this.#events.emit("started", replacement);
 				return;
+			} catch (error) {
+				const retryMs = Math.min(replaceRetryMaxMs, replaceRetryFirstMs * 2 ** attempt);
+				this.#options.logger.error({ worker: index, err: error, retryMs }, "could not replace mediasoup worker");
+				await new Promise((resolve) => setTimeout(resolve, retryMs));
 			}
-			this.#workers[index] = replacement;
-			this.#events.emit("started", replacement);
-		} catch (error) {
-			this.#options.logger.error({ worker: index, err: error }, "could not replace mediasoup worker");
 		}
 	}
 }
