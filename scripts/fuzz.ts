@@ -78,6 +78,16 @@ raised, because all fuzz traffic comes from one address and those limits
 have tests of their own; and with \`ROOM_MAX_PEERS=500\` so the peers replaced
 after being cut fit in the one fuzzed room.
 
+## What it found
+
+The first full run (seed 20261130) took the SFU down 12 times: a text frame
+holding just \`null\` passed protoo-server's object check (\`typeof null\` is
+"object") and the next line threw inside the WebSocket's message handler,
+an uncaught exception that ended the process and every call on it. Any
+admitted guest could send it. \`services/sfu/src/signaling/null-frame-guard.ts\`
+now drops such frames, and \`services/sfu/test/hostile-frames.test.ts\` sends
+it with eleven other hostile frames on an admitted socket.
+
 ## Last full run
 
 ${tables}
