@@ -10,6 +10,9 @@
  * app's trustProxy setting).
  */
 import { isIPv4, isIPv6 } from "node:net";
+import fastifyRateLimit from "@fastify/rate-limit";
+import type { FastifyInstance } from "fastify";
+import { HttpError } from "./http-errors.ts";
 
 /** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
 function ipv6Groups(address: string): number[] | undefined {
@@ -50,4 +53,21 @@ export function clientAddressKey(ip: string): string {
 		.slice(0, 4)
 		.map((g) => g.toString(16))
 		.join(":")}::/64`;
+}
+
+/**
+ * Register @fastify/rate-limit on `app` for routes that opt in with
+ * `config.rateLimit`: counted per client address as above (per API
+ * instance, in memory), refused with "too many <what> from this address".
+ */
+export async function limitPerClientAddress(app: FastifyInstance, what: string): Promise<void> {
+	await app.register(fastifyRateLimit, {
+		global: false,
+		keyGenerator: (request) => clientAddressKey(request.ip),
+		errorResponseBuilder: (_request, context) =>
+			new HttpError(
+				context.statusCode,
+				`too many ${what} from this address, try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} seconds`,
+			),
+	});
 }

@@ -3,7 +3,6 @@
  * (`/api/admin/accounts`, behind the admin bearer token like every admin route).
  * What a mode asks of hosts is decided by the HostGate (gate.ts).
  */
-import fastifyRateLimit from "@fastify/rate-limit";
 import {
 	AccountSummary,
 	ApiError,
@@ -16,7 +15,7 @@ import {
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
 import { adminAuthHook } from "../admin/plugin.ts";
-import { clientAddressKey } from "../client-address.ts";
+import { limitPerClientAddress } from "../client-address.ts";
 import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import { bearerToken } from "../room-auth.ts";
 import type { HostGate } from "./gate.ts";
@@ -41,16 +40,7 @@ function accountNotFound(): HttpError {
 export const accountsPlugin: FastifyPluginAsync<AccountsPluginOptions> = async (app, options) => {
 	const { gate } = options;
 
-	// Per client address (request.ip follows trustProxy), IPv6 by /64, per API instance, in memory.
-	await app.register(fastifyRateLimit, {
-		global: false,
-		keyGenerator: (request) => clientAddressKey(request.ip),
-		errorResponseBuilder: (_request, context) =>
-			new HttpError(
-				context.statusCode,
-				`too many sign-in attempts from this address, try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} seconds`,
-			),
-	});
+	await limitPerClientAddress(app, "sign-in attempts");
 
 	app.get<{ Reply: SessionStatus }>(
 		"/api/session",

@@ -5,11 +5,10 @@
  * by a different API instance.
  */
 
-import fastifyRateLimit from "@fastify/rate-limit";
 import { ApiError, KnockParams, KnockRequest, KnockResponse, lobbyCloseCodes, RoomParams } from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
-import { clientAddressKey } from "../client-address.ts";
+import { limitPerClientAddress } from "../client-address.ts";
 import type { EventHub } from "../event-hub.ts";
 import { errorBody, HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
@@ -80,16 +79,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
-	// Per client address (request.ip, which follows the trustProxy setting; IPv6 by /64), per API instance, in memory.
-	await app.register(fastifyRateLimit, {
-		global: false,
-		keyGenerator: (request) => clientAddressKey(request.ip),
-		errorResponseBuilder: (_request, context) =>
-			new HttpError(
-				context.statusCode,
-				`too many knocks from this address, try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} seconds`,
-			),
-	});
+	await limitPerClientAddress(app, "knocks");
 
 	// Ids that fail the params schema (too long) are just unknown.
 	malformedParamsAreNotFound(app, roomNotFound, { knockId: knockNotFound });

@@ -2,7 +2,6 @@
  * Rooms: create a room (placed on the least-loaded live SFU node) and read its
  * public facts. Guests get in through the lobby (../lobby), never from here.
  */
-import fastifyRateLimit from "@fastify/rate-limit";
 import {
 	ApiError,
 	CreateRoomRequest,
@@ -17,7 +16,7 @@ import {
 import type { FastifyPluginAsync } from "fastify";
 import { customAlphabet } from "nanoid";
 import type { HostGate } from "../accounts/gate.ts";
-import { clientAddressKey } from "../client-address.ts";
+import { limitPerClientAddress } from "../client-address.ts";
 import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
@@ -63,16 +62,7 @@ const errorResponses = { 400: ApiError, 404: ApiError, 413: ApiError, 415: ApiEr
 export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, options) => {
 	const { redis, mintToken, gate } = options;
 
-	// Per client address (request.ip follows trustProxy), IPv6 by /64, per API instance, in memory.
-	await app.register(fastifyRateLimit, {
-		global: false,
-		keyGenerator: (request) => clientAddressKey(request.ip),
-		errorResponseBuilder: (_request, context) =>
-			new HttpError(
-				context.statusCode,
-				`too many rooms created from this address, try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} seconds`,
-			),
-	});
+	await limitPerClientAddress(app, "rooms created");
 
 	// A room id that fails the params schema (too long) is just an unknown room.
 	malformedParamsAreNotFound(app, roomNotFound);
