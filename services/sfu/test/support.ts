@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import {
 	type ClientRequestMethod,
 	type ClientRequests,
@@ -22,6 +23,20 @@ import { Peer as ProtooClient, WebSocketTransport } from "protoo-client";
 import { createClient } from "redis";
 import { loadSfuConfig } from "../src/config.ts";
 import { type Sfu, startSfu } from "../src/sfu.ts";
+
+/**
+ * protoo-client numbers each request with a random integer below 10^7. With
+ * the thousands of concurrent requests these tests send on one connection,
+ * two share an id in about one run in five: the client keeps one of them, and
+ * the other waits for protoo's timeout (over five minutes with 2,000 pending).
+ * Number them in order instead; the server sees ordinary protoo requests.
+ */
+const protooMessage = createRequire(import.meta.url)("protoo-client/lib/Message.js") as {
+	createRequest(method: string, data: unknown): { id: number };
+};
+const randomlyNumbered = protooMessage.createRequest.bind(protooMessage);
+let nextRequestId = 1;
+protooMessage.createRequest = (method, data) => ({ ...randomlyNumbered(method, data), id: nextRequestId++ });
 
 function redisClient(url: string) {
 	const client = createClient({ url, disableOfflineQueue: true });
