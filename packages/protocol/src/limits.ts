@@ -31,3 +31,14 @@ export const limits = {
 } as const;
 
 // normalizeName lives in text.ts with the rest of the text hygiene.
+
+/**
+ * ROOM_MAX_PEERS when it is not set: people one room takes at once. Both
+ * services read the same variable with this default: the SFU refuses the
+ * next connection (`room-full`), the API refuses knocks and admissions into
+ * a full room (`lobbyRoomFullCode`). While the room's host is not connected,
+ * one of the places is kept for them.
+ */
+export const roomMaxPeersDefault = 50;
+/** The range ROOM_MAX_PEERS must fall in (both services refuse to start otherwise). */
+export const roomMaxPeersRange = { min: 1, max: 1000 } as const;

@@ -62,3 +62,12 @@ export const lobbyCloseCodes = {
 	forbidden: 4403,
 	notFound: 4404,
 } as const;
+
+/**
+ * The `code` of the API's 409 answer when the room has no place for one more
+ * person (ROOM_MAX_PEERS, with one place kept for a host who is away and
+ * admitted guests on their way counted in): a new knock is refused at once;
+ * an admit is refused and the knock stays pending, so the host can admit it
+ * once someone leaves, or deny it.
+ */
+export const lobbyRoomFullCode = "room-full";

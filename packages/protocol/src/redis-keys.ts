@@ -158,3 +158,15 @@ export interface StoredHostSession {
 	/** Epoch ms. */
 	expiresAt: number;
 }
+
+/**
+ * Guests the host admitted who may not be in the call yet: a sorted set of
+ * peer ids scored by admission time (epoch ms), written and read by the API
+ * only, so a place given away counts as taken until its guest arrives (their
+ * id shows in `redisKeys.roomPeers`) or `admittedHoldMs` has passed. Outside
+ * the `mm:room:<id>:*` keys on purpose: it expires on its own, like the
+ * knock records, instead of following the room's TTL.
+ */
+export const roomAdmittedKey = (roomId: string) => `mm:admitted:${roomId}`;
+/** How long an admitted guest's place is held for them before they are in the call. */
+export const admittedHoldMs = 60_000;

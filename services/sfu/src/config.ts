@@ -1,4 +1,5 @@
 import { cpus, hostname } from "node:os";
+import { roomMaxPeersDefault, roomMaxPeersRange } from "@mindmeet/protocol";
 import type { RequestLimits } from "./signaling/request-limiter.ts";
 
 export interface SfuConfig {
@@ -55,9 +56,11 @@ export interface SfuConfig {
 	keepaliveIntervalMs: number;
 	keepaliveGraceMs: number;
 	/**
-	 * ROOM_MAX_PEERS (default 50, from 1 to 1000): connections one room
-	 * takes; the next person is refused with `room-full`. A reconnect of
-	 * someone already inside replaces their connection and is never refused.
+	 * ROOM_MAX_PEERS (default 50, from 1 to 1000; the default and range are
+	 * the protocol's, shared with the API): connections one room takes; the
+	 * next person is refused with `room-full`. While the host is not
+	 * connected, one place is kept for them. A reconnect of someone already
+	 * inside replaces their connection and is never refused.
 	 */
 	roomMaxPeers: number;
 	/**
@@ -144,7 +147,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		heartbeatIntervalMs: seconds(env, "SFU_HEARTBEAT_SECONDS", 5, 0.1, 5),
 		keepaliveIntervalMs: seconds(env, "SIGNALING_KEEPALIVE_SECONDS", 10, 0.1, 600),
 		keepaliveGraceMs: seconds(env, "SIGNALING_KEEPALIVE_GRACE_SECONDS", 10, 0.1, 600),
-		roomMaxPeers: integer(env, "ROOM_MAX_PEERS", 50, 1, 1000),
+		roomMaxPeers: integer(env, "ROOM_MAX_PEERS", roomMaxPeersDefault, roomMaxPeersRange.min, roomMaxPeersRange.max),
 		maxRooms: integer(env, "SFU_MAX_ROOMS", 200, 1, 100_000),
 		requestLimits: {
 			burst: integer(env, "SIGNALING_REQUEST_BURST", 50, 1, 100_000),

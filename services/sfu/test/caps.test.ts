@@ -29,7 +29,11 @@ const unlimited = {
 
 let rig: Rig;
 before(async () => {
-	rig = await startRig({ workers: 2, env: { ...unlimited, ROOM_MAX_PEERS: "3" } });
+	// A host who is away keeps the role (and its place) for the whole file: no handover in the middle of a test.
+	rig = await startRig({
+		workers: 2,
+		env: { ...unlimited, ROOM_MAX_PEERS: "3", HOST_HANDOVER_GRACE_SECONDS: "3600" },
+	});
 });
 after(async () => {
 	await rig.close();
@@ -241,8 +245,9 @@ async function attempt(
 	on: Rig,
 	room: string,
 	name = "Late",
-): Promise<{ room: string; peer: TestPeer; outcome: string }> {
-	const { token } = await mint(on, room, { name });
+	role: "host" | "guest" = "guest",
+): Promise<{ room: string; peer: TestPeer; peerId: string; outcome: string }> {
+	const { token, peerId } = await mint(on, room, { name, role });
 	const peer = new TestPeer(signalingUrl(on, { token, roomId: room }));
 	const outcome = await Promise.race([
 		peer.notification("refused").then((data) => data.reason),
@@ -259,12 +264,13 @@ async function attempt(
 	// A refusal is final: stop, as the web client does (protoo-client would otherwise reconnect by itself
 	// after any close that is not a clean 4000, and could take a place that frees up later in the test).
 	if (outcome !== "admitted") peer.close();
-	return { room, peer, outcome };
+	return { room, peer, peerId, outcome };
 }
 
 test("a full room refuses the next connection with room-full; the people inside are unaffected", async () => {
 	const room = await createRoom(rig);
-	const first = await joinPeer(rig, room, { name: "One" });
+	// The host is in: every place is open to guests.
+	const first = await joinPeer(rig, room, { name: "One", role: "host" });
 	// Four at once for the two places left: exactly two get in.
 	const attempts = await Promise.all(Array.from({ length: 4 }, (_, i) => attempt(rig, room, `Late ${i}`)));
 	const outcomes = attempts.map((a) => a.outcome).sort();
@@ -274,7 +280,9 @@ test("a full room refuses the next connection with room-full; the people inside 
 	assert.ok((await first.request("ping", {})).now > 0);
 	for (const a of attempts) if (a.outcome === "admitted") assert.ok((await a.peer.request("ping", {})).now > 0);
 	// Someone inside reconnecting (a reload) is not refused: the connection replaces the old one.
-	const again = await connectPeer(rig, room, { name: "One", peerId: first.peerId });
+	const inside = attempts.find((a) => a.outcome === "admitted");
+	assert.ok(inside);
+	const again = await connectPeer(rig, room, { name: "Again", peerId: inside.peerId });
 	assert.ok((await again.request("ping", {})).now > 0);
 	assert.equal(rig.sfu.rooms.rooms.get(room)?.peers.size, 3);
 	again.close();
@@ -283,7 +291,79 @@ test("a full room refuses the next connection with room-full; the people inside 
 	const next = await attempt(rig, room, "Next");
 	assert.equal(next.outcome, "admitted");
 	next.peer.close();
+	first.close();
 	for (const a of attempts) a.peer.close();
+});
+
+test("the host always has a place: while the host is away guests fill all but one, and the host gets back in", async () => {
+	const room = await createRoom(rig);
+	const open = () => rig.sfu.rooms.rooms.get(room);
+	// The host is not here (a reload, say): guests fill up, one place stays free.
+	const guests = [];
+	for (let i = 0; i < 2; i++) guests.push(await attempt(rig, room, `Guest ${i}`));
+	assert.deepEqual(
+		guests.map((g) => g.outcome),
+		["admitted", "admitted"],
+	);
+	assert.equal(open()?.peers.size, 2);
+	const refused = await attempt(rig, room, "One too many");
+	assert.equal(refused.outcome, "room-full", "the host's place is not given to a guest");
+	assert.equal(open()?.peers.size, 2);
+
+	// The host comes back into the place kept for them.
+	const host = await attempt(rig, room, "Host", "host");
+	assert.equal(host.outcome, "admitted");
+	assert.equal(open()?.hostPeerId, host.peerId);
+	assert.equal(open()?.peers.size, 3);
+	assert.equal((await attempt(rig, room, "Still too many")).outcome, "room-full");
+	// Someone inside reloading is never refused, the host included.
+	const guestAgain = await connectPeer(rig, room, { name: "Guest 0", peerId: guests[0]?.peerId ?? "" });
+	assert.ok((await guestAgain.request("ping", {})).now > 0);
+	const hostAgain = await connectPeer(rig, room, { name: "Host", role: "host" });
+	assert.ok((await hostAgain.request("ping", {})).now > 0);
+	assert.equal(open()?.peers.size, 3);
+
+	// The host drops: their place is kept, the next guest is refused, the host comes back in.
+	hostAgain.close();
+	await eventually(() => open()?.peers.size === 2, "the host's connection is gone");
+	assert.equal((await attempt(rig, room, "Opportunist")).outcome, "room-full");
+	const back = await attempt(rig, room, "Host", "host");
+	assert.equal(back.outcome, "admitted");
+	assert.equal(open()?.peers.size, 3);
+	// A guest leaving frees a place for a guest again (the host is in).
+	guestAgain.close();
+	await eventually(() => open()?.peers.size === 2, "a guest leaves");
+	const next = await attempt(rig, room, "Next");
+	assert.equal(next.outcome, "admitted");
+	for (const peer of [next.peer, back.peer, host.peer, ...guests.map((g) => g.peer)]) peer.close();
+});
+
+test("the host and guests racing for the last places: the host always gets in, guests never take the host's place", async () => {
+	const room = await createRoom(rig);
+	const open = () => rig.sfu.rooms.rooms.get(room);
+	const first = await attempt(rig, room, "First");
+	assert.equal(first.outcome, "admitted");
+	// One guest inside, the host away: one place for guests, one for the host. The host and four guests at once.
+	const racers = await Promise.all([
+		attempt(rig, room, "Host", "host"),
+		...Array.from({ length: 4 }, (_, i) => attempt(rig, room, `Racer ${i}`)),
+	]);
+	const [host, ...guests] = racers;
+	assert.equal(host?.outcome, "admitted", "the host got in");
+	assert.deepEqual(guests.map((g) => g.outcome).sort(), ["admitted", "room-full", "room-full", "room-full"]);
+	assert.equal(open()?.peers.size, 3, "exactly the room's three places are taken");
+	assert.equal(open()?.hostPeerId, host?.peerId);
+	for (const r of racers) if (r.outcome === "admitted") assert.ok((await r.peer.request("ping", {})).now > 0);
+
+	// Guests alone racing while the host is away: of two free places, one is the host's.
+	const other = await createRoom(rig);
+	const crowd = await Promise.all(Array.from({ length: 5 }, (_, i) => attempt(rig, other, `Crowd ${i}`)));
+	assert.deepEqual(crowd.map((c) => c.outcome).sort(), ["admitted", "admitted", "room-full", "room-full", "room-full"]);
+	assert.equal(rig.sfu.rooms.rooms.get(other)?.peers.size, 2);
+	const otherHost = await attempt(rig, other, "Host", "host");
+	assert.equal(otherHost.outcome, "admitted");
+	assert.equal(rig.sfu.rooms.rooms.get(other)?.peers.size, 3);
+	for (const r of [first, ...racers, ...crowd, otherHost]) r.peer.close();
 });
 
 test("a full node refuses a connection that would open one more room with server-full; open rooms go on", async () => {

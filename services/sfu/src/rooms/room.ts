@@ -223,11 +223,19 @@ export class Room extends EventEmitter<RoomEvents> {
 	/**
 	 * Whether a connection for `peerId` fits (ROOM_MAX_PEERS). Someone
 	 * already here always fits: their new connection replaces the old one.
-	 * The door asks this in the same tick as it calls addPeer, so
+	 * One place is the host's: while the current host is not connected
+	 * (reloading, dropped, not back yet after a restart) everyone else shares
+	 * ROOM_MAX_PEERS - 1, so guests can never lock the host out of their own
+	 * room; the host gets in whenever fewer than ROOM_MAX_PEERS are inside.
+	 * The door asks this in the same tick as it calls addPeer (nothing is
+	 * awaited in between: the place is taken as it is counted), so
 	 * concurrent connections cannot all squeeze into the last place.
 	 */
 	hasRoomFor(peerId: string): boolean {
-		return this.#peers.has(peerId) || this.#peers.size < this.#maxPeers;
+		if (this.#peers.has(peerId)) return true;
+		const host = this.#host.peerId;
+		const hostAway = host !== undefined && host !== peerId && !this.#peers.has(host);
+		return this.#peers.size < (hostAway ? this.#maxPeers - 1 : this.#maxPeers);
 	}
 
 	/** Accept a verified connection. A second connection for the same peer replaces the first (reload, reconnect). */

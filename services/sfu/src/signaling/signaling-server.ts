@@ -4,7 +4,8 @@
  * Two kinds of "no", which clients must tell apart:
  * - Refused: a decision about this token and room (missing, invalid,
  *   expired, revoked, wrong room, no such room), or about capacity: the room
- *   has ROOM_MAX_PEERS people (`room-full`) or would be one room more than
+ *   has ROOM_MAX_PEERS people, or all but the place kept for its host while
+ *   the host is not connected (`room-full`), or would be one room more than
  *   this node's SFU_MAX_ROOMS (`server-full`). The client is told why in a
  *   `refused` notification and the socket is closed; the client drops its
  *   credentials and stops. Kicked peers are refused here too: their peer id
