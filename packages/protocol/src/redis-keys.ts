@@ -169,4 +169,4 @@ export interface StoredHostSession {
  */
 export const roomAdmittedKey = (roomId: string) => `mm:admitted:${roomId}`;
 /** How long an admitted guest's place is held for them before they are in the call. */
-export const admittedHoldMs = 60_000;
+export const admittedHoldMs = 30_000;

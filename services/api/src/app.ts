@@ -161,6 +161,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		knockTimeout: config.knockTimeout,
 		knockRateLimit: config.knockRateLimit,
 		knocksPendingMax: config.knocksPendingMax,
+		roomMaxPeers: config.roomMaxPeers,
 		guestTokenTtl: config.guestTokenTtl,
 		isShuttingDown: () => shuttingDown,
 	});

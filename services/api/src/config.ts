@@ -13,6 +13,8 @@
  *   KNOCK_TIMEOUT=120       seconds a knock waits for the host's answer
  *   KNOCK_RATE_LIMIT=10     knocks per minute from one client address (IPv6: per /64)
  *   KNOCKS_PENDING_MAX=20   knocks that may wait in one room at once; the next gets 429
+ *   ROOM_MAX_PEERS=50       people one room takes (the SFU's cap, same variable; one place kept for an
+ *                           absent host): knocks and admissions into a full room get 409 room-full
  *   TRUST_PROXY=false       true only behind a proxy that sets X-Forwarded-For (compose: Caddy)
  *   ADMIN_TOKEN=            bearer token for /api/admin/*, >= 16 characters; unset disables
  *                           the admin API, and production (NODE_ENV=production) refuses to start
@@ -35,7 +37,7 @@
  *   NODE_ENV=development
  */
 import { resolve } from "node:path";
-import type { RoomCreationMode } from "@mindmeet/protocol";
+import { type RoomCreationMode, roomMaxPeersDefault, roomMaxPeersRange } from "@mindmeet/protocol";
 
 /** Everything the API reads from its environment, parsed and checked once at start. */
 export interface ApiConfig {
@@ -64,6 +66,12 @@ export interface ApiConfig {
 	knockRateLimit: number;
 	/** KNOCKS_PENDING_MAX: knocks that may wait in one room at once. */
 	knocksPendingMax: number;
+	/**
+	 * ROOM_MAX_PEERS: people one room takes, the same variable (and default)
+	 * as the SFU's cap, so the lobby never admits a guest the SFU would
+	 * refuse `room-full`.
+	 */
+	roomMaxPeers: number;
 	/**
 	 * Whether to take the client address from X-Forwarded-For. Only true behind
 	 * a reverse proxy that sets it (compose: Caddy); otherwise anyone could pick
@@ -261,6 +269,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		knockTimeout: integer(env, "KNOCK_TIMEOUT", 120, 1, 3_600),
 		knockRateLimit: integer(env, "KNOCK_RATE_LIMIT", 10, 1, 100_000),
 		knocksPendingMax: integer(env, "KNOCKS_PENDING_MAX", 20, 1, 10_000),
+		roomMaxPeers: integer(env, "ROOM_MAX_PEERS", roomMaxPeersDefault, roomMaxPeersRange.min, roomMaxPeersRange.max),
 		trustProxy: boolean(env, "TRUST_PROXY", false),
 		adminToken: adminToken(env, nodeEnv === "production"),
 		turn: turn(env),

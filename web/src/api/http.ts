@@ -8,12 +8,15 @@ import type { ApiError } from "@mindmeet/protocol";
 export class ApiRequestError extends Error {
 	readonly status: number;
 	readonly serverMessage: string | undefined;
+	/** The answer's machine-readable `code`, when it has one (e.g. `room-full`): what the UI decides on. */
+	readonly code: string | undefined;
 
-	constructor(status: number, serverMessage?: string) {
+	constructor(status: number, serverMessage?: string, code?: string) {
 		super(serverMessage ?? `API request failed with status ${status}`);
 		this.name = "ApiRequestError";
 		this.status = status;
 		this.serverMessage = serverMessage;
+		this.code = code;
 	}
 }
 
@@ -41,7 +44,8 @@ export async function call<T>(method: "GET" | "POST" | "DELETE", path: string, o
 	const payload: unknown = await response.json().catch(() => undefined);
 	if (!response.ok) {
 		const message = statusesWithUserMessage.has(response.status) && isApiError(payload) ? payload.message : undefined;
-		throw new ApiRequestError(response.status, message);
+		const code = isApiError(payload) && typeof payload.code === "string" ? payload.code : undefined;
+		throw new ApiRequestError(response.status, message, code);
 	}
 	return payload as T;
 }

@@ -88,6 +88,7 @@ export const en: Record<MessageKey, string> = {
 	"waiting.cancel": "Cancel request",
 	"waiting.denied": "The host declined your request to join.",
 	"waiting.expired": "Nobody answered in time. Try asking to join again.",
+	"waiting.roomFull": "The room is full right now. Ask to join again when someone leaves.",
 
 	"knock.title": "Request to join",
 	"knock.question": "Do you want to let {name} into the room?",
@@ -96,6 +97,7 @@ export const en: Record<MessageKey, string> = {
 	"knock.deny": "Deny",
 	"knock.denyLabel": "Deny {name}",
 	"knock.more": "{count} more waiting",
+	"knock.roomFull": "The room is full. Admit {name} once someone leaves, or deny the request.",
 
 	"invite.alone": "Looks like you're alone here. Why not invite a friend to talk?",
 	"invite.title": "Invite people",

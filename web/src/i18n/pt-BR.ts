@@ -89,6 +89,7 @@ export const ptBR = {
 	"waiting.cancel": "Cancelar pedido",
 	"waiting.denied": "O anfitrião recusou sua entrada.",
 	"waiting.expired": "Ninguém respondeu a tempo. Tente pedir para entrar de novo.",
+	"waiting.roomFull": "A sala está cheia agora. Peça para entrar de novo quando alguém sair.",
 
 	"knock.title": "Pedido para entrar",
 	"knock.question": "Você deseja aceitar {name} entrar na sala?",
@@ -97,6 +98,7 @@ export const ptBR = {
 	"knock.deny": "Recusar",
 	"knock.denyLabel": "Recusar {name}",
 	"knock.more": "Mais {count} aguardando",
+	"knock.roomFull": "A sala está cheia. Aceite {name} quando alguém sair, ou recuse o pedido.",
 
 	"invite.alone": "Parece que você está sozinho aqui, que tal chamar um amigo para conversar?",
 	"invite.title": "Convidar pessoas",

@@ -1,7 +1,7 @@
 import type { KnockInfo } from "@mindmeet/protocol";
-import { type JSX, Show } from "solid-js";
+import { createSignal, type JSX, Show } from "solid-js";
 import { ApiRequestError } from "../api/http.ts";
-import { answerKnock } from "../api/lobby.ts";
+import { answerKnock, isRoomFull } from "../api/lobby.ts";
 import { toastError } from "../ui/errors.ts";
 import { createHostLobby } from "./host-lobby-socket.ts";
 import { type KnockAnswer, KnockModal } from "./knock-modal.tsx";
@@ -14,11 +14,20 @@ export function HostLobby(props: {
 	token: () => string;
 }): JSX.Element {
 	const lobby = createHostLobby(props.roomId, props.token);
+	/** The knock whose admission was just refused because the room is full: its modal says so. */
+	const [fullFor, setFullFor] = createSignal<string | undefined>();
 
 	const answer = async (knock: KnockInfo, choice: KnockAnswer) => {
+		// A new try: the full-room note goes and comes back (announced again) if the room is still full.
+		setFullFor(undefined);
 		try {
 			await answerKnock(props.roomId, knock.id, choice, props.token());
 		} catch (error) {
+			// The room is full: the knock stays pending, to admit once someone leaves (or deny). The modal says why.
+			if (isRoomFull(error)) {
+				setFullFor(knock.id);
+				return;
+			}
 			// 404/409: the guest gave up, the knock expired, or it was already answered. Nothing to
 			// ask any more. Anything else may work on a second try, so the knock stays.
 			const gone = error instanceof ApiRequestError && (error.status === 404 || error.status === 409);
@@ -33,7 +42,12 @@ export function HostLobby(props: {
 	return (
 		<Show when={lobby.queue()[0]} keyed>
 			{(knock) => (
-				<KnockModal knock={knock} waiting={lobby.queue().length - 1} onAnswer={(choice) => answer(knock, choice)} />
+				<KnockModal
+					knock={knock}
+					waiting={lobby.queue().length - 1}
+					roomFull={fullFor() === knock.id}
+					onAnswer={(choice) => answer(knock, choice)}
+				/>
 			)}
 		</Show>
 	);

@@ -13,6 +13,8 @@ export function KnockModal(props: {
 	knock: KnockInfo;
 	/** How many more knocks wait behind this one. */
 	waiting: number;
+	/** The last admit was refused because the room is full: say so (the host may try again or deny). */
+	roomFull?: boolean;
 	onAnswer: (answer: KnockAnswer) => Promise<void>;
 }): JSX.Element {
 	const [busy, setBusy] = createSignal(false);
@@ -54,6 +56,11 @@ export function KnockModal(props: {
 			<p id="knock-modal-question" class="knock-modal__question">
 				{t("knock.question", { name: props.knock.name })}
 			</p>
+			<Show when={props.roomFull}>
+				<p class="notice knock-modal__full" role="alert">
+					{t("knock.roomFull", { name: props.knock.name })}
+				</p>
+			</Show>
 			<Show when={props.waiting > 0}>
 				<p class="knock-modal__more">{t("knock.more", { count: String(props.waiting) })}</p>
 			</Show>

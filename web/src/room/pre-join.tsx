@@ -1,7 +1,7 @@
 import { type KnockResponse, normalizeName, type RoomInfo } from "@mindmeet/protocol";
 import { createSignal, type JSX, Match, Show, Switch } from "solid-js";
 import { ApiRequestError } from "../api/http.ts";
-import { knock } from "../api/lobby.ts";
+import { isRoomFull, knock } from "../api/lobby.ts";
 import { t } from "../i18n/index.ts";
 import type { WaitOutcome } from "../lobby/guest-wait.ts";
 import { WaitingCard } from "../lobby/waiting-card.tsx";
@@ -30,6 +30,8 @@ export function PreJoin(props: {
 	const media = createLocalMedia(props.room.mode);
 	const [name, setName] = createSignal(rememberedName());
 	const [phase, setPhase] = createSignal<Phase>({ kind: "form" });
+	/** The last knock was refused because the room is full: said on the form until the next try. */
+	const [roomFull, setRoomFull] = createSignal(false);
 	const busy = () => phase().kind === "knocking";
 	const waitingKnock = () => {
 		const current = phase();
@@ -48,14 +50,19 @@ export function PreJoin(props: {
 		const displayName = nameToSend(name());
 		if (!displayName) return;
 		setPhase({ kind: "knocking" });
+		setRoomFull(false);
 		try {
 			const knocked = await knock(props.room.roomId, displayName);
 			rememberName(displayName);
 			setPhase({ kind: "waiting", knock: knocked });
 		} catch (error) {
 			// 404: the room ended since this page loaded. 400/429 carry their own message.
+			// 409 room-full: no place now; said in our words (a toast, and on the form until the next try).
 			if (error instanceof ApiRequestError && error.status === 404) showToast(t("room.notFound"));
-			else toastError(error);
+			else if (isRoomFull(error)) {
+				showToast(t("waiting.roomFull"));
+				setRoomFull(true);
+			} else toastError(error);
 			setPhase({ kind: "form" });
 		}
 	};
@@ -160,6 +167,12 @@ export function PreJoin(props: {
 									<p>{t("prejoin.withoutMedia")}</p>
 								</div>
 							)}
+						</Show>
+						{/* No role: the toast announces it; this keeps it on screen while the person decides. */}
+						<Show when={roomFull()}>
+							<div class="notice">
+								<p>{t("waiting.roomFull")}</p>
+							</div>
 						</Show>
 						<DevicePickers mode={props.room.mode} tracks={media.tracks()} onSwitch={switchDevice} />
 						<label class="field">

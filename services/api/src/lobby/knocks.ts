@@ -17,6 +17,7 @@ import {
 } from "@mindmeet/protocol";
 import { nanoid } from "nanoid";
 import type { ApiRedis } from "../redis.ts";
+import type { RoomCapacity } from "./capacity.ts";
 
 /**
  * What the API stores under `redisKeys.knock(id)`: the protocol's StoredKnock
@@ -157,7 +158,9 @@ export type SettleOutcome =
 	/** Unknown, of another room, or its time is up (then it has just been expired). */
 	| { result: "missing" }
 	/** Already admitted, denied, cancelled or expired. */
-	| { result: "conflict"; knock: KnockRecord };
+	| { result: "conflict"; knock: KnockRecord }
+	/** An admission into a room with no place left: nothing changed, the knock is still pending. */
+	| { result: "room-full"; knock: KnockRecord };
 
 export interface Admission {
 	peerId: string;
@@ -178,11 +181,14 @@ export class KnockStore {
 	readonly #redis: ApiRedis;
 	readonly #timeoutSeconds: number;
 	readonly #pendingMax: number;
+	/** When set, an admission takes a place in the room in the same step, or is refused (`room-full`). */
+	readonly #capacity: RoomCapacity | undefined;
 
-	constructor(redis: ApiRedis, timeoutSeconds: number, pendingMax = defaultKnocksPendingMax) {
+	constructor(redis: ApiRedis, timeoutSeconds: number, pendingMax = defaultKnocksPendingMax, capacity?: RoomCapacity) {
 		this.#redis = redis;
 		this.#timeoutSeconds = timeoutSeconds;
 		this.#pendingMax = pendingMax;
+		this.#capacity = capacity;
 	}
 
 	/**
@@ -264,6 +270,22 @@ export class KnockStore {
 			if (to === "admitted" && admission) {
 				next.admittedPeerId = admission.peerId;
 				next.admittedToken = admission.token;
+			}
+			if (to === "admitted" && admission && this.#capacity) {
+				const admitted = await this.#capacity.admit({
+					roomId,
+					knockId,
+					knockKey: redisKeys.knock(knockId),
+					queueKey: redisKeys.roomKnocks(roomId),
+					expected: json,
+					next: JSON.stringify(next),
+					ttlSeconds: this.#timeoutSeconds,
+					peerId: admission.peerId,
+					events: flatten(endEvents(next, to)),
+				});
+				if (admitted === "admitted") return { result: "settled", knock: next };
+				if (admitted === "room-full") return { result: "room-full", knock };
+				continue;
 			}
 			const settled = await this.#redis.eval(settleScript, {
 				keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],

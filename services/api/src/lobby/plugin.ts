@@ -5,7 +5,16 @@
  * by a different API instance.
  */
 
-import { ApiError, KnockParams, KnockRequest, KnockResponse, lobbyCloseCodes, RoomParams } from "@mindmeet/protocol";
+import {
+	ApiError,
+	KnockParams,
+	KnockRequest,
+	KnockResponse,
+	lobbyCloseCodes,
+	lobbyRoomFullCode,
+	RoomParams,
+	roomMaxPeersDefault,
+} from "@mindmeet/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { limitPerClientAddress } from "../client-address.ts";
@@ -15,6 +24,7 @@ import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
 import type { MintToken } from "../tokens.ts";
+import { RoomCapacity } from "./capacity.ts";
 import { defaultKnocksPendingMax, type KnockRecord, KnockStore, knockIdPattern, secretMatches } from "./knocks.ts";
 import { GuestWaitSession, HostLobbySession } from "./sockets.ts";
 
@@ -30,6 +40,8 @@ export interface LobbyPluginOptions {
 	/** Knocks that may wait in one room at once; default `defaultKnocksPendingMax` (KNOCKS_PENDING_MAX). */
 	knocksPendingMax?: number;
 	guestTokenTtl: number;
+	/** People one room takes (ROOM_MAX_PEERS, the SFU's cap too); default `roomMaxPeersDefault`. */
+	roomMaxPeers?: number;
 	isShuttingDown: () => boolean;
 }
 
@@ -62,6 +74,18 @@ function knockNotFound(): HttpError {
 	return new HttpError(404, "knock not found");
 }
 
+/**
+ * 409 with `code: "room-full"` (the protocol's lobbyRoomFullCode), so clients
+ * can tell it from the other 409s (a knock already decided) and say why.
+ * The error handler sends `code` along with the message.
+ */
+class RoomFullError extends HttpError {
+	readonly code = lobbyRoomFullCode;
+	constructor(message: string) {
+		super(409, message);
+	}
+}
+
 /** An expired knock is gone as far as anyone acting on it is concerned (404); any other end is a conflict. */
 function alreadyEnded(knock: KnockRecord): HttpError {
 	if (knock.status === "expired") return new HttpError(404, "knock has expired");
@@ -76,7 +100,9 @@ function upgradeRequired(_request: unknown, reply: FastifyReply): FastifyReply {
 export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, options) => {
 	const { redis, hub, auth, mintToken } = options;
 	const knocksPendingMax = options.knocksPendingMax ?? defaultKnocksPendingMax;
-	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax);
+	const roomMaxPeers = options.roomMaxPeers ?? roomMaxPeersDefault;
+	const capacity = new RoomCapacity(redis, roomMaxPeers);
+	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax, capacity);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
 	await limitPerClientAddress(app, "knocks");
@@ -93,11 +119,13 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 				description:
 					"Queues the guest's name for the host. Wait for the answer on the `wait` WebSocket with the returned secret. " +
 					"Rate-limited per client address, IPv6 by /64 (KNOCK_RATE_LIMIT per minute, 429 beyond). At most " +
-					`${knocksPendingMax} knocks wait in one room at once (KNOCKS_PENDING_MAX); the next one gets 429.`,
+					`${knocksPendingMax} knocks wait in one room at once (KNOCKS_PENDING_MAX); the next one gets 429. ` +
+					`A full room (ROOM_MAX_PEERS, ${roomMaxPeers}, with one place kept for a host who is away and admitted ` +
+					`guests on their way counted in) refuses the knock at once: 409 with code \`${lobbyRoomFullCode}\`.`,
 				tags: ["lobby"],
 				params: RoomParams,
 				body: KnockRequest,
-				response: { 201: KnockResponse, 429: ApiError, ...errors },
+				response: { 201: KnockResponse, 409: ApiError, 429: ApiError, ...errors },
 			},
 		},
 		async (request, reply) => {
@@ -105,6 +133,10 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			const { roomId } = request.params;
 			// The store's script writes nothing unless the room exists: no separate read first.
 			if (!roomIdPattern.test(roomId)) throw roomNotFound();
+			// Knocking on a full room would only lead to an admission the SFU refuses: say so now.
+			if (await capacity.isFull(roomId)) {
+				throw new RoomFullError(`the room is full (${roomMaxPeers} people at most); ask again when someone leaves`);
+			}
 			const created = await store.create(roomId, name);
 			if (created.result === "missing") throw roomNotFound();
 			if (created.result === "full") {
@@ -182,7 +214,9 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			summary: decision === "admit" ? "Admit a knocking guest" : "Deny a knocking guest",
 			description:
 				decision === "admit"
-					? "Current host only. Mints the guest's token and hands it to the guest's waiting socket; answers the guest's peer id."
+					? "Current host only. Mints the guest's token and hands it to the guest's waiting socket; answers the guest's peer id. " +
+						`A full room refuses: 409 with code \`${lobbyRoomFullCode}\`, and the knock stays pending (admit it once ` +
+						"someone leaves, or deny it)."
 					: "Current host only. The guest's waiting socket is told `denied`; the guest may knock again.",
 			tags: ["lobby"],
 			params: KnockParams,
@@ -231,6 +265,13 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			const outcome = await store.settle(roomId, knockId, "admitted", { peerId, token }, record);
 			if (outcome.result === "missing") throw knockNotFound();
 			if (outcome.result === "conflict") throw alreadyEnded(outcome.knock);
+			if (outcome.result === "room-full") {
+				request.log.info({ roomId, knockId }, "admission refused: the room is full");
+				throw new RoomFullError(
+					`the room is full (${roomMaxPeers} people at most, one place kept for the host while away, ` +
+						"admitted guests on their way counted); the knock stays pending: admit it once someone leaves, or deny it",
+				);
+			}
 			request.log.info({ roomId, knockId, peerId }, "knock admitted");
 			return { peerId };
 		},
