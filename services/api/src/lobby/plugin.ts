@@ -131,9 +131,10 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 		async (request, reply) => {
 			const name = displayName(request.body.name, "name");
 			const { roomId } = request.params;
-			// The store's script writes nothing unless the room exists: no separate read first.
+			// The store's script writes nothing unless the room exists: no separate existence check first.
 			if (!roomIdPattern.test(roomId)) throw roomNotFound();
 			// Knocking on a full room would only lead to an admission the SFU refuses: say so now.
+			// (A room that does not exist is never full: it has nobody in it; the script then says 404.)
 			if (await capacity.isFull(roomId)) {
 				throw new RoomFullError(`the room is full (${roomMaxPeers} people at most); ask again when someone leaves`);
 			}
