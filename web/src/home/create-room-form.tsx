@@ -5,6 +5,7 @@ import { createRoom } from "../api/rooms.ts";
 import { forgetSession, getSessionStatus, rememberedSession, rememberSession, signOut } from "../api/session.ts";
 import { navigate } from "../app/router.tsx";
 import { type MessageKey, t } from "../i18n/index.ts";
+import { BrowserSupportNotice, createBrowserSupport } from "../media/browser-support.tsx";
 import { saveCredentials } from "../room/credentials.ts";
 import { toastError } from "../ui/errors.ts";
 import { nameInput, nameToSend, rememberedName, rememberName } from "../ui/remembered-name.ts";
@@ -20,6 +21,7 @@ export function CreateRoomForm(): JSX.Element {
 	const [name, setName] = createSignal(rememberedName());
 	const [mode, setMode] = createSignal<RoomMode>("video");
 	const [busy, setBusy] = createSignal(false);
+	const browser = createBrowserSupport();
 	// Who may create rooms here (ROOM_CREATION) and this device's sign-in, if the server asks for one.
 	const [status, setStatus] = createSignal<SessionStatus>();
 	const [session, setSession] = createSignal<HostSession | undefined>(rememberedSession());
@@ -58,7 +60,7 @@ export function CreateRoomForm(): JSX.Element {
 
 	const submit = async (event: SubmitEvent) => {
 		event.preventDefault();
-		if (busy()) return;
+		if (busy() || browser.blocked()) return;
 		const hostName = nameToSend(name());
 		if (!hostName) return;
 		setBusy(true);
@@ -90,6 +92,7 @@ export function CreateRoomForm(): JSX.Element {
 				<h2 id="create-title" class="card__title">
 					{t("home.create.title")}
 				</h2>
+				<BrowserSupportNotice support={browser.support()} />
 				<label class="field">
 					<span class="field__label">{t("home.create.name")}</span>
 					<input
@@ -122,7 +125,12 @@ export function CreateRoomForm(): JSX.Element {
 						</For>
 					</div>
 				</fieldset>
-				<button class="button button--primary" type="submit" data-testid="create-room" disabled={busy()}>
+				<button
+					class="button button--primary"
+					type="submit"
+					data-testid="create-room"
+					disabled={busy() || browser.blocked()}
+				>
 					{busy() ? t("home.create.submitting") : t("home.create.submit")}
 				</button>
 				<Show when={signInMode() !== undefined && session()}>

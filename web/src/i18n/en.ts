@@ -49,6 +49,9 @@ export const en: Record<MessageKey, string> = {
 	"room.loadFailed": "The room could not be loaded.",
 	"room.retry": "Try again",
 
+	"browser.noWebrtc": "This browser cannot make video calls: it has no WebRTC.",
+	"browser.unsupported": "This version of the browser does not work with Mindmeet calls.",
+	"browser.whatToUse": "Open the link in an up-to-date Chrome, Edge, Firefox or Safari.",
 	"prejoin.title": "Ready to join?",
 	"prejoin.audioRoom": "Audio-only call",
 	"prejoin.cameraOff": "Camera is off",

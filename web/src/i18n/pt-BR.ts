@@ -50,6 +50,9 @@ export const ptBR = {
 	"room.loadFailed": "Não foi possível carregar a sala.",
 	"room.retry": "Tentar novamente",
 
+	"browser.noWebrtc": "Este navegador não consegue fazer chamadas de vídeo: ele não tem WebRTC.",
+	"browser.unsupported": "Esta versão do navegador não funciona com as chamadas do Mindmeet.",
+	"browser.whatToUse": "Abra o link em um Chrome, Edge, Firefox ou Safari atualizado.",
 	"prejoin.title": "Pronto para entrar?",
 	"prejoin.audioRoom": "Chamada só de áudio",
 	"prejoin.cameraOff": "Câmera desligada",

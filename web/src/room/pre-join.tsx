@@ -5,6 +5,7 @@ import { isRoomFull, knock } from "../api/lobby.ts";
 import { t } from "../i18n/index.ts";
 import type { WaitOutcome } from "../lobby/guest-wait.ts";
 import { WaitingCard } from "../lobby/waiting-card.tsx";
+import { BrowserSupportNotice, createBrowserSupport } from "../media/browser-support.tsx";
 import { type LocalTracks, mediaProblemMessage } from "../media/devices.ts";
 import { TrackVideo } from "../media/track-view.tsx";
 import { Avatar } from "../ui/avatar.tsx";
@@ -28,6 +29,7 @@ export function PreJoin(props: {
 	onRoomClosed: () => void;
 }): JSX.Element {
 	const media = createLocalMedia(props.room.mode);
+	const browser = createBrowserSupport();
 	const [name, setName] = createSignal(rememberedName());
 	const [phase, setPhase] = createSignal<Phase>({ kind: "form" });
 	/** The last knock was refused because the room is full: said on the form until the next try. */
@@ -46,7 +48,7 @@ export function PreJoin(props: {
 
 	const submit = async (event: SubmitEvent) => {
 		event.preventDefault();
-		if (busy()) return;
+		if (busy() || browser.blocked()) return;
 		const displayName = nameToSend(name());
 		if (!displayName) return;
 		setPhase({ kind: "knocking" });
@@ -156,11 +158,17 @@ export function PreJoin(props: {
 					)}
 				</Match>
 				<Match when={!waitingKnock()}>
-					<form class="card prejoin__form" onSubmit={submit} aria-labelledby="prejoin-title">
+					<form
+						class="card prejoin__form"
+						onSubmit={submit}
+						aria-labelledby="prejoin-title"
+						data-browser-support={browser.support() ?? "checking"}
+					>
 						<h1 id="prejoin-title" class="card__title">
 							{t("prejoin.title")}
 						</h1>
-						<Show when={media.problem()}>
+						<BrowserSupportNotice support={browser.support()} />
+						<Show when={!browser.blocked() && media.problem()}>
 							{(problem) => (
 								<div class="notice" role="alert">
 									<p>{t(mediaProblemMessage(problem()))}</p>
@@ -186,7 +194,12 @@ export function PreJoin(props: {
 								onInput={(event) => setName(nameInput(event.currentTarget))}
 							/>
 						</label>
-						<button class="button button--primary" type="submit" data-testid="knock" disabled={busy()}>
+						<button
+							class="button button--primary"
+							type="submit"
+							data-testid="knock"
+							disabled={busy() || browser.blocked()}
+						>
 							{busy() ? t("prejoin.knocking") : t("prejoin.knock")}
 						</button>
 					</form>
