@@ -8,6 +8,7 @@
 import type { MediaSource, ServerRequests, WebRtcTransportInfo } from "@mindmeet/protocol";
 import { Device } from "mediasoup-client";
 import type { Consumer, MediaKind, Producer, RtpCapabilities, Transport } from "mediasoup-client/types";
+import { markJoin } from "./join-timeline.ts";
 import type { MediaPatch } from "./roster.ts";
 import { trackPatch } from "./roster.ts";
 import type { SignalingRequest } from "./signaling.ts";
@@ -119,6 +120,7 @@ export class MediaLayer {
 		transport.on("connectionstatechange", (state) => {
 			if (this.#closed) return;
 			if (state === "connected") {
+				if (direction === "recv") markJoin("receiving");
 				this.#mediaUp = true;
 				this.#events.onTransportConnected();
 			}

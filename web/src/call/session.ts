@@ -33,6 +33,7 @@ import { socketOrigin } from "../api/http.ts";
 import { getIceServers, renewToken } from "../api/rooms.ts";
 import { acquireDevice, acquireTracks, captureScreen, type LocalTracks as StartTracks } from "../media/devices.ts";
 import { type ConnectionEvent, type ConnectionState, isInCall } from "./connection-state.ts";
+import { markJoin } from "./join-timeline.ts";
 import { LocalTracks } from "./local-tracks.ts";
 import { kindOf, MediaLayer, type NewConsumer } from "./media-layer.ts";
 import { openProtooPeer } from "./protoo-peer.ts";
@@ -421,16 +422,29 @@ export class CallSession {
 		this.#apply(clearRemoteMedia(this.#roster));
 		const request = this.#connection.request;
 
+		markJoin("signaling-open");
+		// Everything that depends on nothing else goes out at once: the ICE servers (from the API),
+		// the router's capabilities and both transports (one socket, answered as they come), so
+		// the device loads while the SFU creates the transports, instead of a round trip after
+		// another. Only `join` needs what they return.
 		// Without TURN most networks still connect directly, so a failed lookup is not a reason to give up.
 		const iceServersLookup = getIceServers(this.#options.roomId, this.#renewal.token).catch(() => []);
-		const routerRtpCapabilities = await this.#step(request("getRouterRtpCapabilities", {}), generation);
+		const capabilities = request("getRouterRtpCapabilities", {});
+		const transports = Promise.all([
+			request("createWebRtcTransport", { direction: "recv" }),
+			request("createWebRtcTransport", { direction: "send" }),
+			iceServersLookup,
+		]);
+		// Awaited below; this only keeps a failure while the device loads from being reported as unhandled.
+		transports.catch(() => {});
+		const routerRtpCapabilities = await this.#step(capabilities, generation);
 		const rtpCapabilities = await this.#step(media.load(routerRtpCapabilities), generation);
-		const iceServers = await this.#step(iceServersLookup, generation);
-		const recvInfo = await this.#step(request("createWebRtcTransport", { direction: "recv" }), generation);
-		const sendInfo = await this.#step(request("createWebRtcTransport", { direction: "send" }), generation);
+		const [recvInfo, sendInfo, iceServers] = await this.#step(transports, generation);
 		media.createTransports(recvInfo, sendInfo, iceServers);
+		markJoin("transports");
 
 		const joined = await this.#step(request("join", { rtpCapabilities }), generation);
+		markJoin("joined");
 		this.#setState("mode", joined.mode);
 		this.#syncPeers(joined.self, joined.peers, rejoining, media);
 		this.#everJoined = true;
@@ -523,6 +537,7 @@ export class CallSession {
 		if (!media || this.#ended) throw new Error("not ready to receive media");
 		const { track, paused } = await media.consume(data);
 		if (this.#media !== media || this.#ended) return;
+		if (data.kind === "video") markJoin("video-consumer");
 		// A consumer can arrive before the peer's announcement; addPeer picks it up then (mediaOf).
 		this.#apply(setPeerTrack(this.#roster, data.peerId, data.source, track, paused));
 		const wanted = this.#wantedLayers.get(data.peerId);

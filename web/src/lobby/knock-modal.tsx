@@ -1,5 +1,6 @@
 import type { KnockInfo } from "@mindmeet/protocol";
 import { createSignal, type JSX, onMount, Show } from "solid-js";
+import { markAdmit } from "../call/join-timeline.ts";
 import { t } from "../i18n/index.ts";
 
 export type KnockAnswer = "admit" | "deny";
@@ -21,11 +22,15 @@ export function KnockModal(props: {
 	let admitButton: HTMLButtonElement | undefined;
 	let denyButton: HTMLButtonElement | undefined;
 
-	onMount(() => admitButton?.focus());
+	onMount(() => {
+		markAdmit("knock-shown");
+		admitButton?.focus();
+	});
 
 	const answer = async (choice: KnockAnswer) => {
 		if (busy()) return;
 		setBusy(true);
+		if (choice === "admit") markAdmit("admit");
 		try {
 			await props.onAnswer(choice);
 		} finally {

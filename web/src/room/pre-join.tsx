@@ -2,6 +2,7 @@ import { type KnockResponse, normalizeName, type RoomInfo } from "@mindmeet/prot
 import { createSignal, type JSX, Match, Show, Switch } from "solid-js";
 import { ApiRequestError } from "../api/http.ts";
 import { isRoomFull, knock } from "../api/lobby.ts";
+import { markJoin } from "../call/join-timeline.ts";
 import { t } from "../i18n/index.ts";
 import type { WaitOutcome } from "../lobby/guest-wait.ts";
 import { WaitingCard } from "../lobby/waiting-card.tsx";
@@ -53,6 +54,7 @@ export function PreJoin(props: {
 		if (!displayName) return;
 		setPhase({ kind: "knocking" });
 		setRoomFull(false);
+		markJoin("knock");
 		try {
 			const knocked = await knock(props.room.roomId, displayName);
 			rememberName(displayName);
@@ -72,6 +74,7 @@ export function PreJoin(props: {
 	const onOutcome = (outcome: WaitOutcome) => {
 		switch (outcome.kind) {
 			case "admitted":
+				markJoin("admitted");
 				saveCredentials(props.room.roomId, outcome.credentials);
 				props.onJoined(outcome.credentials, media.handOver());
 				break;
