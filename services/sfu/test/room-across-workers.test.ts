@@ -136,7 +136,7 @@ test("a room within one router's share stays on one router with no pipe transpor
 	await closeAll([ana, bia, caio], room);
 });
 
-test("8 people joining one by one spread over 4 workers; everyone consumes everyone once; real RTP crosses workers", async () => {
+test("10 people joining one by one spread over 4 workers; everyone consumes everyone once; real RTP crosses workers", async () => {
 	const room = await createRoom(rig);
 	const peers: Entered[] = [];
 	for (let index = 0; index < 8; index++) peers.push(await enter(rig, room, `P${index}`));
@@ -144,7 +144,34 @@ test("8 people joining one by one spread over 4 workers; everyone consumes every
 	const { pids, sizes } = layout(open);
 	assert.equal(new Set(pids).size, 4, `four routers on four different workers: ${pids.join(",")}`);
 	assert.deepEqual(sizes, [2, 2, 2, 2], "two people per router");
+	// Every worker is in use: past the share, people go to the least-loaded router (the primary on a tie).
+	for (let index = 8; index < 10; index++) peers.push(await enter(rig, room, `P${index}`));
+	assert.deepEqual(layout(open).pids, pids, "no fifth router: there is no fifth worker");
+	assert.deepEqual(layout(open).sizes, [3, 3, 2, 2]);
 	await everyoneConsumesEveryone(peers);
+
+	// Pausing a camera on an extra router reaches its consumers on every other router (through the pipes).
+	const pauser = peers[3];
+	assert.ok(pauser);
+	const camId = pauser.producerIds[1];
+	assert.ok(camId);
+	const camConsumerOf = (peer: TestPeer): string => {
+		const request = peer.serverRequests.find(
+			(r) => r.method === "newConsumer" && (r.data as NewConsumer).producerId === camId,
+		);
+		assert.ok(request, "every other peer consumes the camera");
+		return (request.data as NewConsumer).id;
+	};
+	await pauser.request("pauseProducer", { producerId: camId });
+	for (const peer of peers.filter((other) => other !== pauser)) {
+		const consumerId = camConsumerOf(peer);
+		await peer.notification("consumerPaused", (data) => data.consumerId === consumerId);
+	}
+	await pauser.request("resumeProducer", { producerId: camId });
+	for (const peer of peers.filter((other) => other !== pauser)) {
+		const consumerId = camConsumerOf(peer);
+		await peer.notification("consumerResumed", (data) => data.consumerId === consumerId);
+	}
 
 	// A microphone with real packets on the second router (not the primary).
 	const speaker = peers[2];
@@ -251,40 +278,46 @@ test("8 people joining all at once: placed two per router on 4 workers, everyone
 	await closeAll([...staying, late], room);
 });
 
-test("a worker dying under a room on several workers: everyone is told mediaReset and gets everyone's media again", async () => {
-	const room = await createRoom(rig);
-	const peers: Entered[] = [];
-	for (let index = 0; index < 6; index++) peers.push(await enter(rig, room, `R${index}`));
-	const open = openRoom(room);
-	assert.equal(new Set(layout(open).pids).size, 3, "three routers on three workers");
-	await everyoneConsumesEveryone(peers);
-	const before = open.routers.map((candidate) => candidate.router);
-	const victim = open.routers[1];
-	assert.ok(victim && !victim.primary);
-	const dead = victim.worker.worker;
-	const marks = new Map(peers.map((peer) => [peer, peer.notifications.length]));
-	process.kill(dead.pid, "SIGKILL");
-	for (const peer of peers) {
-		await peer.notification("mediaReset", (data) => data.reason === "worker-died", marks.get(peer));
-	}
-	await open.mediaReady();
-	for (const router of before) assert.ok(router?.closed, "every old router is closed, on live workers too");
-	for (const peer of open.peers.values()) assert.equal(peer.consumers.size, 0);
+for (const [which, rebuild] of [
+	["an extra router's", "one by one"],
+	["the primary router's", "all at once"],
+] as const) {
+	test(`${which} worker dying under a room on several workers: everyone is told mediaReset and, rebuilding ${rebuild}, gets everyone's media again`, async () => {
+		const room = await createRoom(rig);
+		const peers: Entered[] = [];
+		for (let index = 0; index < 6; index++) peers.push(await enter(rig, room, `R${index}`));
+		const open = openRoom(room);
+		assert.equal(new Set(layout(open).pids).size, 3, "three routers on three workers");
+		await everyoneConsumesEveryone(peers);
+		const before = open.routers.map((candidate) => candidate.router);
+		const victim = which === "the primary router's" ? open.routers[0] : open.routers[1];
+		assert.ok(victim);
+		const dead = victim.worker.worker;
+		const marks = new Map(peers.map((peer) => [peer, peer.notifications.length]));
+		process.kill(dead.pid, "SIGKILL");
+		for (const peer of peers) {
+			await peer.notification("mediaReset", (data) => data.reason === "worker-died", marks.get(peer));
+		}
+		await open.mediaReady();
+		for (const router of before) assert.ok(router?.closed, "every old router is closed, on live workers too");
+		for (const peer of open.peers.values()) assert.equal(peer.consumers.size, 0);
 
-	// Everyone rebuilds: new transports, rejoin, produce again; the room spreads again over live workers.
-	for (const peer of peers) peer.serverRequests.length = 0;
-	const again: Entered[] = [];
-	for (const peer of peers) again.push(await reenter(peer));
-	const { pids } = layout(open);
-	assert.equal(new Set(pids).size, 3, `three routers again: ${pids.join(",")}`);
-	assert.ok(!pids.includes(dead.pid), "none on the dead worker");
-	await everyoneConsumesEveryone(again);
-	for (const peer of peers) {
-		const seen = peer.notifications.slice(marks.get(peer)).map((n) => n.method);
-		assert.ok(!seen.includes("peerLeft") && !seen.includes("peerJoined"), `nobody left or came: ${seen.join(",")}`);
-	}
-	await closeAll(peers, room);
-});
+		// Everyone rebuilds: new transports, rejoin, produce again; the room spreads again over live workers.
+		for (const peer of peers) peer.serverRequests.length = 0;
+		const again: Entered[] = rebuild === "all at once" ? await Promise.all(peers.map((peer) => reenter(peer))) : [];
+		if (rebuild === "one by one") for (const peer of peers) again.push(await reenter(peer));
+		const { pids, sizes } = layout(open);
+		assert.equal(new Set(pids).size, 3, `three routers again: ${pids.join(",")}`);
+		assert.deepEqual(sizes, [2, 2, 2]);
+		assert.ok(!pids.includes(dead.pid), "none on the dead worker");
+		await everyoneConsumesEveryone(again);
+		for (const peer of peers) {
+			const seen = peer.notifications.slice(marks.get(peer)).map((n) => n.method);
+			assert.ok(!seen.includes("peerLeft") && !seen.includes("peerJoined"), `nobody left or came: ${seen.join(",")}`);
+		}
+		await closeAll(peers, room);
+	});
+}
 
 /** The client sequence after connecting, the same first time and after mediaReset (on the same connection). */
 async function reenter(peer: Entered): Promise<Entered> {
