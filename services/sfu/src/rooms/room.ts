@@ -829,6 +829,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * its checks. Throws `conflict` if the peer has that source already.
 	 */
 	async attachProducer(peer: Peer, producer: PeerProducer): Promise<void> {
+		if (peer.closed || this.#peers.get(peer.id) !== peer) throw connectionClosedError();
 		const ticket = peer.producerSlots.take(producer.appData.source);
 		if (!ticket) throw new SignalingError("conflict", `already producing ${producer.appData.source}`);
 		await this.#attach(peer, producer, ticket);
@@ -961,9 +962,12 @@ export class Room extends EventEmitter<RoomEvents> {
 		try {
 			await media.pipe(producer.id, home, target);
 		} catch (error) {
-			// The producer closed, a router closed or the media is being rebuilt: nothing to consume.
 			consumerPeer.consumedProducers.delete(producer.id);
-			this.#logger.debug({ peer: consumerPeer.id, producer: producer.id, err: error }, "producer not piped");
+			// The producer closed, a router closed or the media is being rebuilt: nothing to consume.
+			const expected = producer.closed || consumerPeer.closed || this.#media !== media || media.closed;
+			const log = { peer: consumerPeer.id, producer: producer.id, err: error };
+			if (expected) this.#logger.debug(log, "producer not piped");
+			else this.#logger.warn(log, "could not pipe a producer to its consumer's router");
 			return;
 		}
 		try {
