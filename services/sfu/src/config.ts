@@ -70,6 +70,19 @@ export interface SfuConfig {
 	 */
 	maxRooms: number;
 	/**
+	 * SFU_ROOM_PEERS_PER_ROUTER (default 16, from 1 to 1000): people one
+	 * room puts on one router (one worker, one core). The next person goes to
+	 * a router on another worker, joined to the first by pipe transports.
+	 * mediasoup's rule of thumb is ~500 consumers per worker; a room of 16
+	 * people each sending a microphone and a camera has 16 × 2 × 15 = 480, so
+	 * at 16 a room fills a worker by itself, and beyond it the room's
+	 * consumers (the bulk of a worker's work: one send path each) are split
+	 * across workers. Pipes cost one more consumer and producer per producer
+	 * per router, far less. A room stays on one router, with no pipes at
+	 * all, while it has at most this many people.
+	 */
+	roomPeersPerRouter: number;
+	/**
 	 * Per signaling connection (see request-limiter.ts):
 	 * SIGNALING_REQUEST_BURST (default 50) requests at once, refilled at
 	 * SIGNALING_REQUESTS_PER_SECOND (default 20); more get `rate-limited`.
@@ -149,6 +162,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		keepaliveGraceMs: seconds(env, "SIGNALING_KEEPALIVE_GRACE_SECONDS", 10, 0.1, 600),
 		roomMaxPeers: integer(env, "ROOM_MAX_PEERS", roomMaxPeersDefault, roomMaxPeersRange.min, roomMaxPeersRange.max),
 		maxRooms: integer(env, "SFU_MAX_ROOMS", 200, 1, 100_000),
+		roomPeersPerRouter: integer(env, "SFU_ROOM_PEERS_PER_ROUTER", 16, 1, 1000),
 		requestLimits: {
 			burst: integer(env, "SIGNALING_REQUEST_BURST", 50, 1, 100_000),
 			perSecond: integer(env, "SIGNALING_REQUESTS_PER_SECOND", 20, 1, 100_000),

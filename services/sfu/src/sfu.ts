@@ -63,6 +63,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		maxRooms: config.maxRooms,
 		roomMaxPeers: config.roomMaxPeers,
 		requestLimits: config.requestLimits,
+		roomPeersPerRouter: config.roomPeersPerRouter,
 	});
 
 	const httpServer: Server = createServer((request, response) => {

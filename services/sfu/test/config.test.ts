@@ -96,3 +96,17 @@ test("caps and request limits: documented defaults, and clear errors for bad val
 		assert.throws(() => loadSfuConfig({ ...base, [name]: value }), new RegExp(`^Error: ${name} must be`));
 	}
 });
+
+test("people per router: 16 by default, a whole number from 1 to 1000, anything else refused", () => {
+	assert.equal(loadSfuConfig(base).roomPeersPerRouter, 16);
+	assert.equal(loadSfuConfig({ ...base, SFU_ROOM_PEERS_PER_ROUTER: "2" }).roomPeersPerRouter, 2);
+	assert.equal(loadSfuConfig({ ...base, SFU_ROOM_PEERS_PER_ROUTER: "1000" }).roomPeersPerRouter, 1000);
+	assert.equal(loadSfuConfig({ ...base, SFU_ROOM_PEERS_PER_ROUTER: "" }).roomPeersPerRouter, 16, "empty is unset");
+	for (const value of ["0", "-2", "1001", "2.5", "many"]) {
+		assert.throws(
+			() => loadSfuConfig({ ...base, SFU_ROOM_PEERS_PER_ROUTER: value }),
+			/^Error: SFU_ROOM_PEERS_PER_ROUTER must be an integer from 1 to 1000/,
+			value,
+		);
+	}
+});

@@ -6,7 +6,7 @@
 import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
 import type { RequestLimits } from "../signaling/request-limiter.ts";
-import type { MediaWorker, WorkerPool } from "../workers/worker-pool.ts";
+import { type MediaWorker, type WorkerPool, WorkerUnavailableError } from "../workers/worker-pool.ts";
 import { Room } from "./room.ts";
 import { type RoomLifetimes, type RoomRecordStore, RoomRecords } from "./room-records.ts";
 
@@ -44,6 +44,8 @@ export interface RoomRegistryOptions {
 	roomMaxPeers: number;
 	/** Each connection's request budget. */
 	requestLimits: RequestLimits;
+	/** People per router before a room takes another worker (SFU_ROOM_PEERS_PER_ROUTER). */
+	roomPeersPerRouter: number;
 }
 
 export class RoomRegistry {
@@ -148,6 +150,18 @@ export class RoomRegistry {
 			mode,
 			// At open a worker may just have died too: wait for its replacement rather than turn people away.
 			acquireWorker: () => pool.waitForLive((candidate) => this.#load(candidate), workerWaitMs),
+			// A room that outgrew its routers takes the least-loaded live worker it is not on yet, if any.
+			extraWorker: (used) => {
+				try {
+					return pool.leastLoaded((candidate) =>
+						used.has(candidate.index) ? Number.POSITIVE_INFINITY : this.#load(candidate),
+					);
+				} catch (error) {
+					if (error instanceof WorkerUnavailableError) return undefined;
+					throw error;
+				}
+			},
+			peersPerRouter: this.#options.roomPeersPerRouter,
 			logger,
 			hostPeerId,
 			hostHandoverGraceMs,
@@ -169,10 +183,8 @@ export class RoomRegistry {
 
 	#load(worker: MediaWorker): number {
 		let load = 0;
-		for (const room of this.#rooms.values()) {
-			// A room costs something even before its peers arrive.
-			if (room.worker.index === worker.index) load += 1 + room.peers.size;
-		}
+		// A room costs something even before its peers arrive; one that spans workers costs each its share.
+		for (const room of this.#rooms.values()) load += room.loadOn(worker);
 		return load;
 	}
 }

@@ -1,9 +1,11 @@
 /**
- * A call: one protoo room, the peers in it, and its media (a mediasoup
- * router on one worker, see RoomMedia). The room closes itself when its last
- * peer leaves. When its worker dies the room does not close: it moves its
- * media to a live worker and tells every peer `mediaReset`; they rebuild
- * their transports on the same connection and rejoin, nobody hears of it.
+ * A call: one protoo room, the peers in it, and its media (one mediasoup
+ * router, or several on different workers joined by pipes once the room
+ * outgrows one router's share; see RoomMedia). The room closes itself when its
+ * last peer leaves. When a worker under it dies the room does not close: it
+ * rebuilds its media on live workers and tells every peer `mediaReset`; they
+ * rebuild their transports on the same connection and rejoin, nobody hears
+ * of it.
  *
  * The room also decides who is host (see HostRole: the role belongs to a
  * peer id and moves on when that peer is gone), carries the room's chat
@@ -36,7 +38,7 @@ import type { MediaWorker } from "../workers/worker-pool.ts";
 import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
 import { HostRole, recordWaitMs } from "./host-role.ts";
 import { Peer, type PeerProducer, type PeerTransport } from "./peer.ts";
-import { RoomMedia } from "./room-media.ts";
+import { RoomMedia, type RoomRouter } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
 import { settleWithin } from "./settle.ts";
 
@@ -54,6 +56,13 @@ export interface RoomOptions {
 	 * WorkerUnavailableError when none comes.
 	 */
 	acquireWorker: () => Promise<MediaWorker>;
+	/**
+	 * The least-loaded live worker whose index is not in `used`, for a room
+	 * that outgrew its routers; undefined when it is on every live worker.
+	 */
+	extraWorker: (used: ReadonlySet<number>) => MediaWorker | undefined;
+	/** People per router before the room takes another worker (SFU_ROOM_PEERS_PER_ROUTER). */
+	peersPerRouter: number;
 	logger: Logger;
 	/** Peer id that holds the host role when the room opens. */
 	hostPeerId: string | undefined;
@@ -103,6 +112,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #records: RoomRecords;
 	readonly #speakingThresholdDbov: number;
 	readonly #acquireWorker: () => Promise<MediaWorker>;
+	readonly #extraWorker: (used: ReadonlySet<number>) => MediaWorker | undefined;
+	readonly #peersPerRouter: number;
 	readonly #chatLimiter = new ChatRateLimiter();
 	readonly #maxPeers: number;
 	readonly #requestLimits: RequestLimits;
@@ -149,6 +160,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		this.#speakingThresholdDbov = options.speakingThresholdDbov;
 		this.#acquireWorker = options.acquireWorker;
+		this.#extraWorker = options.extraWorker;
+		this.#peersPerRouter = options.peersPerRouter;
 		this.#maxPeers = options.maxPeers;
 		this.#requestLimits = options.requestLimits;
 		this.#lastWorker = media.worker;
@@ -165,6 +178,8 @@ export class Room extends EventEmitter<RoomEvents> {
 				if (room) room.#announceSpeaking(peerIds);
 			},
 			logger,
+			peersPerRouter: options.peersPerRouter,
+			extraWorker: options.extraWorker,
 		});
 		room = new Room(options, logger, media);
 		// The room opens because someone is connecting, and it may be reopening
@@ -176,19 +191,47 @@ export class Room extends EventEmitter<RoomEvents> {
 		return room;
 	}
 
-	/** The worker the room's media is on (the one it is moving to, once chosen). */
+	/** The worker of the room's primary router (the one it is moving to, once chosen). */
 	get worker(): MediaWorker {
 		return this.#media?.worker ?? this.#lastWorker;
 	}
 
 	/**
-	 * The room's mediasoup router. For tests and diagnostics, e.g. a
-	 * PlainTransport that plays real RTP into the room; signaling never
-	 * hands it out. Throws while the media is moving to another worker.
+	 * The room's primary mediasoup router (the only one of a room within
+	 * one router's share). For tests and diagnostics; signaling never hands
+	 * it out. Throws while the media is moving to another worker.
 	 */
 	get router(): Router {
 		if (!this.#media) throw new Error("the room's media is moving to another worker");
 		return this.#media.router;
+	}
+
+	/** The room's routers, primary first, with their workers and the peers placed on each (diagnostics, tests). */
+	get routers(): readonly RoomRouter[] {
+		return this.#media?.routers ?? [];
+	}
+
+	/**
+	 * The router `peer` is on, placing it now if it has none. For tests, e.g.
+	 * a PlainTransport that plays real RTP into the room: a producer given to
+	 * attachProducer must live on this router.
+	 */
+	async routerFor(peer: Peer): Promise<Router> {
+		const media = await this.#currentMedia();
+		if (peer.closed || this.#peers.get(peer.id) !== peer) throw connectionClosedError();
+		return media.place(peer).ready;
+	}
+
+	/**
+	 * What this room costs a worker, for placing rooms and routers: one per
+	 * router there plus the people placed on it; people connected but not yet
+	 * placed count on the primary's worker, where a small room puts them.
+	 */
+	loadOn(worker: MediaWorker): number {
+		const media = this.#media;
+		if (!media) return this.#lastWorker.index === worker.index ? 1 + this.#peers.size : 0;
+		const unplaced = media.worker.index === worker.index ? Math.max(0, this.#peers.size - media.placedCount) : 0;
+		return media.loadOn(worker.index) + unplaced;
 	}
 
 	/** Resolves once the room has media in place (at once, unless a worker just died). */
@@ -358,24 +401,30 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#media = media;
 		this.#lastWorker = media.worker;
 		media.once("workerclose", () => {
-			if (this.#media === media) this.#moveMedia();
+			if (this.#media === media) this.#moveMedia(media);
 		});
 	}
 
 	/**
-	 * The worker under the room died, taking the router and every transport,
-	 * producer and consumer with it. Keep the room (peers, protoo room, host,
-	 * chat, join order), build new media on a live worker, then tell each
-	 * peer that was here `mediaReset` so it rebuilds its media and rejoins.
+	 * A worker under the room died, taking a router and every transport,
+	 * producer, consumer and pipe on it. Keep the room (peers, protoo room,
+	 * host, chat, join order), close what is left of its media (routers on
+	 * live workers too: the simplest correct rebuild is a whole one), build
+	 * new media on a live worker, then tell each peer that was here
+	 * `mediaReset` so it rebuilds its media and rejoins, placed anew.
 	 * Only if no worker comes in time does the room close; its peers then see
 	 * their socket close (unavailable, not final) and come back by themselves.
 	 */
-	#moveMedia(): void {
+	#moveMedia(lost: RoomMedia): void {
 		if (this.#closed) return;
 		this.#media = undefined;
-		this.#logger.warn({ worker: this.#lastWorker.index }, "worker died under the room; moving its media");
+		this.#logger.warn(
+			{ worker: this.#lastWorker.index, routers: lost.routers.length },
+			"worker died under the room; moving its media",
+		);
 		const affected = [...this.#peers.values()];
 		for (const peer of affected) peer.resetMedia();
+		lost.close();
 		this.#moving = (async () => {
 			let lastError: unknown;
 			for (let attempt = 0; attempt < mediaMoveAttempts && !this.#closed; attempt++) {
@@ -384,6 +433,8 @@ export class Room extends EventEmitter<RoomEvents> {
 						speakingThresholdDbov: this.#speakingThresholdDbov,
 						announceSpeaking: (peerIds) => this.#announceSpeaking(peerIds),
 						logger: this.#logger,
+						peersPerRouter: this.#peersPerRouter,
+						extraWorker: this.#extraWorker,
 					});
 					// The new worker may have died too while the router was made.
 					if (!media.closed) return media;
@@ -440,6 +491,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#peers.delete(peer.id);
 		const wasJoined = peer.joined;
 		peer.close();
+		// Its place on a router is free again; an extra router left empty closes.
+		this.#media?.release(peer);
 		if (wasJoined) {
 			for (const other of this.#joinedPeers(peer)) other.notify("peerLeft", { peerId: peer.id, reason: departure });
 			this.#records.removePresence(peer.id);
@@ -579,8 +632,13 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (!ticket) throw new SignalingError("conflict", `a ${direction} transport already exists for this peer`);
 		try {
 			const media = await this.#currentMedia(generation);
-			const transport: PeerTransport = await media.router.createWebRtcTransport({
-				webRtcServer: media.worker.webRtcServer,
+			// Placed synchronously (never a peer that is gone: nothing would release it).
+			if (peer.closed || this.#peers.get(peer.id) !== peer) throw connectionClosedError();
+			const placed = media.place(peer);
+			const router = await placed.ready;
+			this.#stillCurrent(media);
+			const transport: PeerTransport = await router.createWebRtcTransport({
+				webRtcServer: placed.worker.webRtcServer,
 				enableUdp: true,
 				enableTcp: true,
 				preferUdp: true,
@@ -704,7 +762,10 @@ export class Room extends EventEmitter<RoomEvents> {
 		setImmediate(() => {
 			// Someone may be speaking already; otherwise the first change tells.
 			if (this.#media) peer.notifySpeaking(this.#media.speaking.current);
+			// Producers are read now, not at join: one attached meanwhile is here,
+			// or its own loop (which reads the joined peers after listing it) finds this peer.
 			for (const other of others) {
+				if (other.closed || this.#peers.get(other.id) !== other) continue;
 				for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
 			}
 		});
@@ -776,6 +837,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * its checks. Throws `conflict` if the peer has that source already.
 	 */
 	async attachProducer(peer: Peer, producer: PeerProducer): Promise<void> {
+		if (peer.closed || this.#peers.get(peer.id) !== peer) throw connectionClosedError();
 		const ticket = peer.producerSlots.take(producer.appData.source);
 		if (!ticket) throw new SignalingError("conflict", `already producing ${producer.appData.source}`);
 		await this.#attach(peer, producer, ticket);
@@ -789,9 +851,38 @@ export class Room extends EventEmitter<RoomEvents> {
 			if (peer.producers.get(producer.id) === producer) peer.producers.delete(producer.id);
 			peer.producerSlots.release(source, ticket);
 		});
-		if (source === "mic") await this.#media?.speaking.add(producer, peer.id);
+		const media = this.#media;
+		// It lives on its peer's router (produce uses the peer's transport; tests use routerFor).
+		if (media) media.adopt(producer, media.place(peer));
+		if (source === "mic" && media) await this.#watchSpeaking(media, peer, producer);
 		this.#writePresence(peer);
+		// Read after the producer is listed (and after any await above): a peer
+		// joining from now on finds it in the list, and every peer joined by now
+		// is here, so nobody misses it; a pair reached both ways consumes once.
 		for (const other of this.#joinedPeers(peer)) void this.#consume(other, peer, producer);
+	}
+
+	/**
+	 * One speaking monitor per room, on the primary router: a microphone on
+	 * another router is piped there first. Everyone consumes every
+	 * microphone, so the primary needs that pipe for its own peers anyway,
+	 * and one monitor gives one loudest-first list without merging reports
+	 * from several observers that tick at different moments.
+	 */
+	async #watchSpeaking(media: RoomMedia, peer: Peer, producer: PeerProducer): Promise<void> {
+		const home = media.homeOf(producer.id);
+		const primary = media.routers[0];
+		if (home && primary && home !== primary) {
+			try {
+				await media.pipe(producer.id, home, primary);
+			} catch (error) {
+				// Closed meanwhile (the peer left, or the media is being rebuilt): nothing to watch.
+				if (producer.closed || media.closed) return;
+				throw error;
+			}
+		}
+		if (producer.closed || this.#media !== media) return;
+		await media.speaking.add(producer, peer.id);
 	}
 
 	async #sendChat(
@@ -853,7 +944,11 @@ export class Room extends EventEmitter<RoomEvents> {
 		for (const peer of this.#joinedPeers()) peer.notifySpeaking(peerIds);
 	}
 
-	/** Let `consumer` receive `producer`: created paused, resumed once the client is ready for it. */
+	/**
+	 * Let `consumer` receive `producer`: piped to the consumer's router first
+	 * if it lives on another one, then created paused, resumed once the
+	 * client is ready for it.
+	 */
 	async #consume(consumerPeer: Peer, producerPeer: Peer, producer: PeerProducer): Promise<void> {
 		const media = this.#media;
 		const rtpCapabilities = consumerPeer.rtpCapabilities;
@@ -862,12 +957,32 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (!media || !rtpCapabilities || !transport || producer.closed) return;
 		// A join and a new producer can both reach the same pair; one consumer is enough.
 		if (consumerPeer.consumedProducers.has(producer.id)) return;
-		if (!media.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+		const home = media.homeOf(producer.id);
+		const target = media.placementOf(consumerPeer);
+		const homeRouter = home?.router;
+		if (!home || !target || !homeRouter) return;
+		// Same codecs on every router, and a pipe producer has its producer's parameters: ask where it lives.
+		if (!homeRouter.canConsume({ producerId: producer.id, rtpCapabilities })) {
 			this.#logger.info({ peer: consumerPeer.id, producer: producer.id }, "peer cannot consume producer");
 			return;
 		}
 		consumerPeer.consumedProducers.add(producer.id);
 		try {
+			await media.pipe(producer.id, home, target);
+		} catch (error) {
+			consumerPeer.consumedProducers.delete(producer.id);
+			// The producer closed, a router closed or the media is being rebuilt: nothing to consume.
+			const expected = producer.closed || consumerPeer.closed || this.#media !== media || media.closed;
+			const log = { peer: consumerPeer.id, producer: producer.id, err: error };
+			if (expected) this.#logger.debug(log, "producer not piped");
+			else this.#logger.warn(log, "could not pipe a producer to its consumer's router");
+			return;
+		}
+		try {
+			if (this.#media !== media || consumerPeer.closed || producer.closed) {
+				consumerPeer.consumedProducers.delete(producer.id);
+				return;
+			}
 			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
 			if (this.#media !== media || consumer.closed) {
 				consumer.close();
