@@ -5,6 +5,7 @@
  */
 import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
+import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
 import type { RequestLimits } from "../signaling/request-limiter.ts";
 import type { MediaWorker, WorkerPool } from "../workers/worker-pool.ts";
 import { Room } from "./room.ts";
@@ -44,6 +45,8 @@ export interface RoomRegistryOptions {
 	roomMaxPeers: number;
 	/** Each connection's request budget. */
 	requestLimits: RequestLimits;
+	/** Handed to every room (see SfuMetrics). */
+	metrics?: SignalingMetrics;
 }
 
 export class RoomRegistry {
@@ -155,6 +158,7 @@ export class RoomRegistry {
 			records,
 			maxPeers: roomMaxPeers,
 			requestLimits,
+			...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
 		});
 		this.#rooms.set(roomId, room);
 		room.on("peersChanged", this.#options.onChange);
