@@ -16,6 +16,7 @@ import {
 	type StoredKnock,
 } from "@mindmeet/protocol";
 import { nanoid } from "nanoid";
+import type { KnockMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 
 /**
@@ -178,11 +179,19 @@ export class KnockStore {
 	readonly #redis: ApiRedis;
 	readonly #timeoutSeconds: number;
 	readonly #pendingMax: number;
+	readonly #metrics: KnockMetrics | undefined;
 
-	constructor(redis: ApiRedis, timeoutSeconds: number, pendingMax = defaultKnocksPendingMax) {
+	constructor(
+		redis: ApiRedis,
+		timeoutSeconds: number,
+		pendingMax = defaultKnocksPendingMax,
+		/** Told of every knock created and ended, by whichever call won the compare-and-set. */
+		metrics?: KnockMetrics,
+	) {
 		this.#redis = redis;
 		this.#timeoutSeconds = timeoutSeconds;
 		this.#pendingMax = pendingMax;
+		this.#metrics = metrics;
 	}
 
 	/**
@@ -222,7 +231,10 @@ export class KnockStore {
 				String(this.#pendingMax),
 			],
 		});
-		if (created === 1) return { result: "created", knock, secret };
+		if (created === 1) {
+			this.#metrics?.knockCreated();
+			return { result: "created", knock, secret };
+		}
 		return created === -1 ? { result: "full" } : { result: "missing" };
 	}
 
@@ -269,7 +281,10 @@ export class KnockStore {
 				keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
 				arguments: [json, JSON.stringify(next), String(this.#timeoutSeconds), knockId, ...flatten(endEvents(next, to))],
 			});
-			if (settled === 1) return late ? { result: "missing" } : { result: "settled", knock: next };
+			if (settled === 1) {
+				this.#metrics?.knockEnded(to, Date.now() - knock.createdAt);
+				return late ? { result: "missing" } : { result: "settled", knock: next };
+			}
 			if (late) return { result: "missing" };
 		}
 		const after = await this.read(roomId, knockId);
@@ -291,6 +306,8 @@ export class KnockStore {
 			keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
 			arguments: [knockId, ...flatten(endEvents(gone, "expired"))],
 		});
+		// How long it waited went with its record.
+		if (done === 1) this.#metrics?.knockEnded("expired", undefined);
 		return done === 1;
 	}
 

@@ -11,6 +11,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { limitPerClientAddress } from "../client-address.ts";
 import type { EventHub } from "../event-hub.ts";
 import { errorBody, HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
+import type { KnockMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
@@ -31,6 +32,8 @@ export interface LobbyPluginOptions {
 	knocksPendingMax?: number;
 	guestTokenTtl: number;
 	isShuttingDown: () => boolean;
+	/** Counts knocks and how they end (see metrics/metrics.ts). */
+	metrics?: KnockMetrics;
 }
 
 const AdmitResponse = Type.Object({
@@ -76,7 +79,7 @@ function upgradeRequired(_request: unknown, reply: FastifyReply): FastifyReply {
 export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, options) => {
 	const { redis, hub, auth, mintToken } = options;
 	const knocksPendingMax = options.knocksPendingMax ?? defaultKnocksPendingMax;
-	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax);
+	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax, options.metrics);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
 	await limitPerClientAddress(app, "knocks");
@@ -108,6 +111,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			const created = await store.create(roomId, name);
 			if (created.result === "missing") throw roomNotFound();
 			if (created.result === "full") {
+				options.metrics?.knockRefused("queue-full");
 				void reply.header("retry-after", "30");
 				throw new HttpError(
 					429,
