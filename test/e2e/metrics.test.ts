@@ -181,7 +181,7 @@ test("health: 200 with Redis and the node; 503 from the API and the SFU with Red
 	};
 	assert.deepEqual(await apiHealth(), {
 		status: 200,
-		body: { ok: true, redis: "up", sfu: { live: 1, nodes: ["local"] } },
+		body: { ok: true, redis: "up", sfu: { live: 1, nodes: [process.env.SFU_NODE_ID ?? "local"] } },
 	});
 	assert.equal((await sfuHealth()).status, 200);
 
