@@ -72,8 +72,10 @@ mindmeet_bootstrap_apt() {
 	# Tests drive a real Chromium, check docker-compose.yml with docker-compose
 	# make loud test audio with sox, cut loopback ports with nft (network
 	# drops in the fault tests and benchmarks; tc netem does not work here)
-	# and run coturn with its turnutils_uclient (test/turn.test.ts).
-	test | bench) wanted+=(chromium docker-compose sox nftables coturn) ;;
+	# run coturn with its turnutils_uclient (test/turn.test.ts), and check
+	# and run the monitoring profile's Prometheus with promtool and Debian's
+	# prometheus (test/monitoring.test.ts).
+	test | bench) wanted+=(chromium docker-compose sox nftables coturn prometheus) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"

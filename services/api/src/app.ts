@@ -20,6 +20,8 @@ import { healthPlugin } from "./health/plugin.ts";
 import { apiErrorHandler, formatSchemaErrors, malformedUrlHandler, notFoundHandler, pathOf } from "./http-errors.ts";
 import { icePlugin } from "./ice/plugin.ts";
 import { lobbyPlugin } from "./lobby/plugin.ts";
+import { ApiMetrics } from "./metrics/metrics.ts";
+import { metricsPlugin } from "./metrics/plugin.ts";
 import { openApiDocument, openApiPlugin } from "./openapi.ts";
 import { type ApiRedis, describeError, logAvailability } from "./redis.ts";
 import { renewalPlugin } from "./renewal/plugin.ts";
@@ -124,6 +126,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	// Before any route, so that every route is in the document.
 	await app.register(fastifySwagger, { openapi: openApiDocument, hideUntagged: true });
 
+	// On the root too, before the other plugins: its hook counts every answer, errors and 404s included.
+	const metrics = new ApiMetrics(redis);
+	await app.register(metricsPlugin, { metrics, adminToken: config.adminToken });
+
 	// One subscriber connection for every lobby socket of this instance.
 	const subscriber = redis.duplicate();
 	logAvailability(subscriber, app.log, "redis subscriber");
@@ -152,6 +158,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		publicUrl: config.publicUrl,
 		hostTokenTtl: config.hostTokenTtl,
 		roomTtl: config.roomTtl,
+		metrics,
 	});
 	await app.register(lobbyPlugin, {
 		redis,
@@ -164,6 +171,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		roomMaxPeers: config.roomMaxPeers,
 		guestTokenTtl: config.guestTokenTtl,
 		isShuttingDown: () => shuttingDown,
+		metrics,
 	});
 	await app.register(renewalPlugin, {
 		auth,

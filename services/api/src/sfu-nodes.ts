@@ -59,6 +59,43 @@ export async function pickLeastLoadedNode(redis: ApiRedis, now = Date.now()): Pr
 	return best;
 }
 
+/** How long health and metrics wait for Redis before calling it down, ms. */
+export const probeTimeoutMs = 2_000;
+
+/** What health and metrics report about the API's dependencies. */
+export interface BackendProbe {
+	redis: "up" | "down";
+	/** Live SFU nodes, by id; undefined when Redis could not be read. */
+	nodes: SfuNodeStatus[] | undefined;
+}
+
+/**
+ * Is Redis there, and which SFU nodes are live (heartbeat within
+ * sfuNodeStaleMs, as room placement sees them). Never throws, and answers
+ * within about probeTimeoutMs even if Redis hangs.
+ */
+export async function probeBackends(redis: Pick<ApiRedis, "ping" | "hGetAll">, now = Date.now): Promise<BackendProbe> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error("redis did not answer in time")), probeTimeoutMs);
+	});
+	try {
+		const entries = await Promise.race([redis.ping().then(() => redis.hGetAll(redisKeys.sfuNodes)), timeout]);
+		const at = now();
+		const nodes: SfuNodeStatus[] = [];
+		for (const [field, json] of Object.entries(entries)) {
+			const node = parseNodeStatus(json);
+			if (node && node.id === field && isLive(node, at)) nodes.push(node);
+		}
+		nodes.sort((a, b) => a.id.localeCompare(b.id));
+		return { redis: "up", nodes };
+	} catch {
+		return { redis: "down", nodes: undefined };
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 /** One node's status, live or not; undefined when it is not registered (or its entry is malformed). */
 export async function readNode(redis: ApiRedis, nodeId: string): Promise<SfuNodeStatus | undefined> {
 	return parseNodeStatus(await redis.hGet(redisKeys.sfuNodes, nodeId));

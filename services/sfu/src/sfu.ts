@@ -2,12 +2,13 @@
  * The SFU process: workers, rooms, the protoo endpoint and the node's
  * heartbeat in Redis, wired together. Dependencies come in; nothing global.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { redisPublicKeyStore, TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
 import { type CommandConnection, CommandListener } from "./commands/command-listener.ts";
 import type { SfuConfig } from "./config.ts";
+import { SfuMetrics } from "./metrics/sfu-metrics.ts";
 import { NodeRegistry, type NodeRegistryStore } from "./registry/node-registry.ts";
 import { RoomRegistry, type RoomStore } from "./rooms/room-registry.ts";
 import { SignalingServer } from "./signaling/signaling-server.ts";
@@ -22,7 +23,17 @@ export type SfuRedis = RoomStore &
 		/** "ready": connected again (after a Redis restart, say), so lost rooms are written back at once. */
 		on(event: "ready", listener: () => void): unknown;
 		off(event: "ready", listener: () => void): unknown;
+		/** For /health and the metrics: is Redis there now. */
+		ping(): Promise<string>;
 	};
+
+/** How long /health and /metrics wait for Redis's PONG before calling it down, ms. */
+const redisProbeTimeoutMs = 2_000;
+
+function json(response: ServerResponse, statusCode: number, body: unknown): void {
+	response.writeHead(statusCode, { "content-type": "application/json", "cache-control": "no-store" });
+	response.end(JSON.stringify(body));
+}
 
 export interface Sfu {
 	readonly nodeId: string;
@@ -30,6 +41,7 @@ export interface Sfu {
 	readonly signalingUrl: string;
 	readonly rooms: RoomRegistry;
 	readonly workers: WorkerPool;
+	readonly metrics: SfuMetrics;
 	close(): Promise<void>;
 }
 
@@ -52,6 +64,22 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 			void registry.beat();
 		}, 500);
 	};
+	const redisUp = async (): Promise<boolean> => {
+		let timer: NodeJS.Timeout | undefined;
+		try {
+			return await Promise.race([
+				redis.ping().then(() => true),
+				new Promise<boolean>((resolve) => {
+					timer = setTimeout(resolve, redisProbeTimeoutMs, false);
+				}),
+			]);
+		} catch {
+			return false;
+		} finally {
+			clearTimeout(timer);
+		}
+	};
+	const metrics = new SfuMetrics({ rooms: () => rooms, workers, redisUp });
 	const rooms = new RoomRegistry({
 		pool: workers,
 		store: redis,
@@ -64,30 +92,49 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		roomMaxPeers: config.roomMaxPeers,
 		requestLimits: config.requestLimits,
 		roomPeersPerRouter: config.roomPeersPerRouter,
+		metrics,
 	});
 
+	// The internal port (never published): the API's signaling proxy, and these for operators and Prometheus.
 	const httpServer: Server = createServer((request, response) => {
 		if (request.method === "GET" && request.url === "/health") {
-			response.writeHead(200, { "content-type": "application/json" });
-			response.end(JSON.stringify({ ok: true, node: config.nodeId, rooms: rooms.rooms.size, peers: rooms.peerCount }));
+			// Serving a call takes Redis (tokens' keys, rooms) and a live worker; 503 says which is missing.
+			void redisUp().then((up) => {
+				const alive = workers.workers.filter(({ worker }) => !worker.closed).length;
+				const ok = up && alive > 0;
+				json(response, ok ? 200 : 503, {
+					ok,
+					node: config.nodeId,
+					redis: up ? "up" : "down",
+					workers: { alive, total: workers.workers.length },
+					rooms: rooms.rooms.size,
+					peers: rooms.peerCount,
+				});
+			});
 			return;
 		}
 		if (request.method === "GET" && request.url === "/stats") {
 			// Counts only, no ids: for the operator and the soak benchmark (listens where /health does).
 			workers.objectCounts().then(
-				(mediasoup) => {
-					response.writeHead(200, { "content-type": "application/json" });
-					response.end(JSON.stringify({ rooms: rooms.rooms.size, peers: rooms.peerCount, mediasoup }));
+				(mediasoup) => json(response, 200, { rooms: rooms.rooms.size, peers: rooms.peerCount, mediasoup }),
+				() => json(response, 503, { statusCode: 503, error: "Service Unavailable", message: "workers busy" }),
+			);
+			return;
+		}
+		if (request.method === "GET" && request.url === "/metrics") {
+			metrics.text().then(
+				(text) => {
+					response.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" });
+					response.end(text);
 				},
-				() => {
-					response.writeHead(503, { "content-type": "application/json" });
-					response.end(JSON.stringify({ statusCode: 503, error: "Service Unavailable", message: "workers busy" }));
+				(error: unknown) => {
+					logger.warn({ err: error }, "could not collect metrics");
+					json(response, 500, { statusCode: 500, error: "Internal Server Error", message: "metrics failed" });
 				},
 			);
 			return;
 		}
-		response.writeHead(404, { "content-type": "application/json" });
-		response.end(JSON.stringify({ statusCode: 404, error: "Not Found", message: "not found" }));
+		json(response, 404, { statusCode: 404, error: "Not Found", message: "not found" });
 	});
 	const signaling = new SignalingServer({
 		httpServer,
@@ -95,6 +142,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		rooms,
 		logger,
 		keepalive: { intervalMs: config.keepaliveIntervalMs, graceMs: config.keepaliveGraceMs },
+		metrics,
 	});
 	await new Promise<void>((resolve, reject) => {
 		httpServer.once("error", reject);
@@ -149,6 +197,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		signalingUrl,
 		rooms,
 		workers,
+		metrics,
 		close() {
 			closing ??= shutdown();
 			return closing;

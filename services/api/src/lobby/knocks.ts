@@ -16,6 +16,7 @@ import {
 	type StoredKnock,
 } from "@mindmeet/protocol";
 import { nanoid } from "nanoid";
+import type { KnockMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 import type { RoomCapacity } from "./capacity.ts";
 
@@ -183,12 +184,21 @@ export class KnockStore {
 	readonly #pendingMax: number;
 	/** When set, an admission takes a place in the room in the same step, or is refused (`room-full`). */
 	readonly #capacity: RoomCapacity | undefined;
+	readonly #metrics: KnockMetrics | undefined;
 
-	constructor(redis: ApiRedis, timeoutSeconds: number, pendingMax = defaultKnocksPendingMax, capacity?: RoomCapacity) {
+	constructor(
+		redis: ApiRedis,
+		timeoutSeconds: number,
+		pendingMax = defaultKnocksPendingMax,
+		capacity?: RoomCapacity,
+		/** Told of every knock created and ended, by whichever call won the compare-and-set. */
+		metrics?: KnockMetrics,
+	) {
 		this.#redis = redis;
 		this.#timeoutSeconds = timeoutSeconds;
 		this.#pendingMax = pendingMax;
 		this.#capacity = capacity;
+		this.#metrics = metrics;
 	}
 
 	/**
@@ -228,7 +238,10 @@ export class KnockStore {
 				String(this.#pendingMax),
 			],
 		});
-		if (created === 1) return { result: "created", knock, secret };
+		if (created === 1) {
+			this.#metrics?.knockCreated();
+			return { result: "created", knock, secret };
+		}
 		return created === -1 ? { result: "full" } : { result: "missing" };
 	}
 
@@ -291,7 +304,10 @@ export class KnockStore {
 				keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
 				arguments: [json, JSON.stringify(next), String(this.#timeoutSeconds), knockId, ...flatten(endEvents(next, to))],
 			});
-			if (settled === 1) return late ? { result: "missing" } : { result: "settled", knock: next };
+			if (settled === 1) {
+				this.#metrics?.knockEnded(to, Date.now() - knock.createdAt);
+				return late ? { result: "missing" } : { result: "settled", knock: next };
+			}
 			if (late) return { result: "missing" };
 		}
 		const after = await this.read(roomId, knockId);
@@ -313,6 +329,8 @@ export class KnockStore {
 			keys: [redisKeys.knock(knockId), redisKeys.roomKnocks(roomId)],
 			arguments: [knockId, ...flatten(endEvents(gone, "expired"))],
 		});
+		// How long it waited went with its record.
+		if (done === 1) this.#metrics?.knockEnded("expired", undefined);
 		return done === 1;
 	}
 

@@ -20,6 +20,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { limitPerClientAddress } from "../client-address.ts";
 import type { EventHub } from "../event-hub.ts";
 import { errorBody, HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
+import type { KnockMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken, type RoomAuthorizer } from "../room-auth.ts";
 import { displayName, newPeerId, roomIdPattern, roomNotFound } from "../rooms/store.ts";
@@ -43,6 +44,8 @@ export interface LobbyPluginOptions {
 	/** People one room takes (ROOM_MAX_PEERS, the SFU's cap too); default `roomMaxPeersDefault`. */
 	roomMaxPeers?: number;
 	isShuttingDown: () => boolean;
+	/** Counts knocks and how they end (see metrics/metrics.ts). */
+	metrics?: KnockMetrics;
 }
 
 const AdmitResponse = Type.Object({
@@ -102,7 +105,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 	const knocksPendingMax = options.knocksPendingMax ?? defaultKnocksPendingMax;
 	const roomMaxPeers = options.roomMaxPeers ?? roomMaxPeersDefault;
 	const capacity = new RoomCapacity(redis, roomMaxPeers);
-	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax, capacity);
+	const store = new KnockStore(redis, options.knockTimeout, knocksPendingMax, capacity, options.metrics);
 	const socketDeps = { store, hub, auth, isShuttingDown: options.isShuttingDown };
 
 	await limitPerClientAddress(app, "knocks");
@@ -141,6 +144,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			const created = await store.create(roomId, name);
 			if (created.result === "missing") throw roomNotFound();
 			if (created.result === "full") {
+				options.metrics?.knockRefused("queue-full");
 				void reply.header("retry-after", "30");
 				throw new HttpError(
 					429,

@@ -18,6 +18,7 @@ import { customAlphabet } from "nanoid";
 import type { HostGate } from "../accounts/gate.ts";
 import { limitPerClientAddress } from "../client-address.ts";
 import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
+import type { RoomMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
 import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
@@ -37,6 +38,8 @@ export interface RoomsPluginOptions {
 	gate: HostGate;
 	/** Rooms per minute from one client address (IPv6: one /64). */
 	createRateLimit: number;
+	/** Counts rooms created (see metrics/metrics.ts). */
+	metrics?: RoomMetrics;
 }
 
 const newRoomId = customAlphabet(roomIdAlphabet, roomIdLength);
@@ -119,6 +122,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 				ttlSeconds: options.hostTokenTtl,
 			});
 			request.log.info({ roomId, sfuNode: node.id, mode: request.body.mode, account }, "room created");
+			options.metrics?.roomCreated();
 			return reply.code(201).send({ roomId, link: `${options.publicUrl}/r/${roomId}`, hostToken: token, peerId });
 		},
 	);

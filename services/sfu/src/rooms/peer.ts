@@ -51,8 +51,17 @@ export class Peer {
 	/** The speaking list this peer was last told (it starts out knowing nobody speaks). */
 	#speaking: readonly string[] = [];
 
-	constructor(claims: TokenClaims, protooPeer: ProtooPeer, requestLimits: RequestLimits) {
+	/** When this connection arrived (performance.now()), for the join latency metric. */
+	readonly arrivedAt: number;
+
+	constructor(
+		claims: TokenClaims,
+		protooPeer: ProtooPeer,
+		requestLimits: RequestLimits,
+		arrivedAt = performance.now(),
+	) {
 		this.id = claims.sub;
+		this.arrivedAt = arrivedAt;
 		this.name = claims.name;
 		this.#protoo = protooPeer;
 		this.requests = new RequestLimiter(requestLimits);

@@ -5,6 +5,7 @@
  */
 import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
 import type { Logger } from "pino";
+import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
 import type { RequestLimits } from "../signaling/request-limiter.ts";
 import { type MediaWorker, type WorkerPool, WorkerUnavailableError } from "../workers/worker-pool.ts";
 import { Room } from "./room.ts";
@@ -46,6 +47,8 @@ export interface RoomRegistryOptions {
 	requestLimits: RequestLimits;
 	/** People per router before a room takes another worker (SFU_ROOM_PEERS_PER_ROUTER). */
 	roomPeersPerRouter: number;
+	/** Handed to every room (see SfuMetrics). */
+	metrics?: SignalingMetrics;
 }
 
 export class RoomRegistry {
@@ -169,6 +172,7 @@ export class RoomRegistry {
 			records,
 			maxPeers: roomMaxPeers,
 			requestLimits,
+			...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
 		});
 		this.#rooms.set(roomId, room);
 		room.on("peersChanged", this.#options.onChange);

@@ -31,6 +31,7 @@ import {
 import type { Router } from "mediasoup/types";
 import type { Logger } from "pino";
 import { Room as ProtooRoom, type WebSocketTransport } from "protoo-server";
+import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
 import { SignalingError } from "../signaling/errors.ts";
 import type { RequestLimits } from "../signaling/request-limiter.ts";
 import { isClientRequestMethod, validateRequest } from "../signaling/validate.ts";
@@ -75,6 +76,8 @@ export interface RoomOptions {
 	maxPeers: number;
 	/** Each connection's request budget (see RequestLimiter). */
 	requestLimits: RequestLimits;
+	/** Counts joins, chat messages and flood refusals (see SfuMetrics). */
+	metrics?: SignalingMetrics;
 }
 
 /** A snapshot for tests and diagnostics. */
@@ -117,6 +120,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #chatLimiter = new ChatRateLimiter();
 	readonly #maxPeers: number;
 	readonly #requestLimits: RequestLimits;
+	readonly #metrics: SignalingMetrics | undefined;
 	/** Undefined while the media moves to another worker (see #moveMedia). */
 	#media: RoomMedia | undefined;
 	/** The last media, kept so `worker` still answers while a move is under way. */
@@ -164,6 +168,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#peersPerRouter = options.peersPerRouter;
 		this.#maxPeers = options.maxPeers;
 		this.#requestLimits = options.requestLimits;
+		this.#metrics = options.metrics;
 		this.#lastWorker = media.worker;
 		this.#useMedia(media);
 	}
@@ -282,7 +287,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	/** Accept a verified connection. A second connection for the same peer replaces the first (reload, reconnect). */
-	addPeer(claims: TokenClaims, transport: WebSocketTransport): Peer {
+	addPeer(claims: TokenClaims, transport: WebSocketTransport, arrivedAt = performance.now()): Peer {
 		const existing = this.#peers.get(claims.sub);
 		if (existing) {
 			this.#logger.info({ peer: claims.sub }, "peer reconnected; closing its previous connection");
@@ -290,7 +295,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		// The host came back (or opened the room) within its grace period: it keeps the role.
 		this.#host.connected(claims.sub);
-		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport), this.#requestLimits);
+		const peer = new Peer(claims, this.#protooRoom.createPeer(claims.sub, transport), this.#requestLimits, arrivedAt);
 		this.#peers.set(peer.id, peer);
 		peer.protoo.on("request", (request, accept, reject) => {
 			// Before anything else, so a flood costs a counter and an error frame, nothing more.
@@ -305,12 +310,15 @@ export class Room extends EventEmitter<RoomEvents> {
 				return;
 			}
 			const generation = this.#mediaGeneration;
+			// A rejoin after mediaReset is not a join to time.
+			const firstJoin = request.method === "join" && !peer.joined;
 			this.#handleRequest(peer, request.method, request.data, generation).then(
 				(response) => {
 					accept(response);
 					// Chat held back during the join goes out only once its response has.
 					// (A failed join never started holding, or its peer is gone.)
 					if (request.method === "join") peer.releaseChat();
+					if (firstJoin) this.#metrics?.joinAnswered((performance.now() - peer.arrivedAt) / 1000);
 				},
 				(error: unknown) => {
 					// mediasoup fails whatever was in flight on a worker that died: that is a move, not a fault.
@@ -366,6 +374,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (peer.closed || this.#peers.get(peer.id) !== peer || this.#flooders.has(peer)) return;
 		this.#flooders.add(peer);
 		this.#logger.warn({ peer: peer.id }, "connection kept flooding requests; disconnecting it");
+		this.#metrics?.refused("too-many-requests");
 		await peer.notifyBeforeClose("refused", {
 			reason: "too-many-requests",
 			message: "too many requests: the connection kept sending after being told to slow down",
@@ -912,6 +921,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		for (const other of this.#peers.values()) {
 			if (other.hearsChat) other.deliverChat(message);
 		}
+		this.#metrics?.chatMessage();
 		await stored;
 		// Never the text: logs are not a place for what people say.
 		this.#logger.debug({ peer: peer.id, message: message.id, length: checked.length }, "chat message");

@@ -38,6 +38,7 @@ import {
 import { TokenError, type TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
 import { type ConnectionRequestInfo, WebSocketServer, type WebSocketTransport } from "protoo-server";
+import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
 import { NodeFullError, type RoomRegistry } from "../rooms/room-registry.ts";
 
 class Refusal extends Error {
@@ -63,6 +64,7 @@ export class SignalingServer {
 	readonly #verifier: TokenVerifier;
 	readonly #rooms: RoomRegistry;
 	readonly #logger: Logger;
+	readonly #metrics: SignalingMetrics | undefined;
 	/** Sockets of accepted connections, so shutdown can drop them without a goodbye. */
 	readonly #sockets = new Set<Socket>();
 
@@ -72,8 +74,10 @@ export class SignalingServer {
 		rooms: RoomRegistry;
 		logger: Logger;
 		keepalive: SignalingKeepalive;
+		metrics?: SignalingMetrics;
 	}) {
 		this.#verifier = options.verifier;
+		this.#metrics = options.metrics;
 		this.#rooms = options.rooms;
 		this.#logger = options.logger;
 		this.#server = new WebSocketServer(options.httpServer, {
@@ -86,15 +90,19 @@ export class SignalingServer {
 			keepaliveGracePeriod: options.keepalive.graceMs,
 		});
 		this.#server.on("connectionrequest", (info, accept, reject) => {
+			// Join latency is measured from here (see SfuMetrics): token checks and opening the room count.
+			const arrivedAt = performance.now();
 			const turnAway = (error: unknown) => {
 				if (error instanceof Refusal) {
 					this.#logger.info({ reason: error.reason }, "connection refused");
+					this.#metrics?.refused(error.reason);
 					const transport = accept();
 					void refuse(transport, { reason: error.reason, message: error.message });
 					return;
 				}
 				if (!(error instanceof Unavailable)) this.#logger.warn({ err: error }, "connection request failed");
 				this.#logger.info("connection turned away: unavailable");
+				this.#metrics?.unavailable();
 				reject(503, "unavailable, try again later");
 			};
 			this.#admit(info).then(({ claims, room }) => {
@@ -106,7 +114,7 @@ export class SignalingServer {
 				}
 				const transport = accept();
 				this.#track(info.socket);
-				room.addPeer(claims, transport);
+				room.addPeer(claims, transport, arrivedAt);
 			}, turnAway);
 		});
 	}
