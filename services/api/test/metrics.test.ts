@@ -10,7 +10,16 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { redisKeys } from "@mindmeet/protocol";
 import { metricValue, parsePrometheus, type Scrape, samplesOf } from "@mindmeet/testing/prometheus";
-import { clearNodes, createRoom, decide, knock, registerNode, startTestApi, type TestApi } from "./helpers.ts";
+import {
+	addPresence,
+	clearNodes,
+	createRoom,
+	decide,
+	knock,
+	registerNode,
+	startTestApi,
+	type TestApi,
+} from "./helpers.ts";
 
 const adminToken = "metrics-admin-token-0123456789";
 
@@ -67,6 +76,22 @@ describe("GET /metrics with ADMIN_TOKEN set", () => {
 		assert.ok(metricValue(scrape, "mindmeet_process_cpu_user_seconds_total") > 0);
 		assert.equal(scrape.types.get("mindmeet_knock_outcomes_total"), "counter");
 		assert.equal(scrape.types.get("mindmeet_knock_wait_seconds"), "histogram");
+	});
+
+	test("a knock on a full room is counted as refused: room-full", async () => {
+		await registerNode(api.redis, { id: "node-a" });
+		const room = await createRoom(api);
+		await addPresence(api.redis, room.roomId, { peerId: room.peerId, role: "host" });
+		for (let i = 1; i < api.config.roomMaxPeers; i++)
+			await addPresence(api.redis, room.roomId, { peerId: `guest-${i}` });
+		const start = outcome(await metrics(), "room-full");
+		const refused = await api.app.inject({
+			method: "POST",
+			url: `/api/rooms/${room.roomId}/knocks`,
+			payload: { name: "Ivo" },
+		});
+		assert.equal(refused.statusCode, 409);
+		assert.equal(outcome(await metrics(), "room-full") - start, 1);
 	});
 
 	test("rooms created and every knock outcome: admitted, denied, cancelled, expired, queue-full", async () => {

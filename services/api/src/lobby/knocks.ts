@@ -296,7 +296,10 @@ export class KnockStore {
 					peerId: admission.peerId,
 					events: flatten(endEvents(next, to)),
 				});
-				if (admitted === "admitted") return { result: "settled", knock: next };
+				if (admitted === "admitted") {
+					this.#metrics?.knockEnded(to, Date.now() - knock.createdAt);
+					return { result: "settled", knock: next };
+				}
 				if (admitted === "room-full") return { result: "room-full", knock };
 				continue;
 			}

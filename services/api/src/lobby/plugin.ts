@@ -139,6 +139,7 @@ export const lobbyPlugin: FastifyPluginAsync<LobbyPluginOptions> = async (app, o
 			// Knocking on a full room would only lead to an admission the SFU refuses: say so now.
 			// (A room that does not exist is never full: it has nobody in it; the script then says 404.)
 			if (await capacity.isFull(roomId)) {
+				options.metrics?.knockRefused("room-full");
 				throw new RoomFullError(`the room is full (${roomMaxPeers} people at most); ask again when someone leaves`);
 			}
 			const created = await store.create(roomId, name);

@@ -15,7 +15,7 @@ import type { ApiRedis } from "../redis.ts";
 import { probeBackends } from "../sfu-nodes.ts";
 
 /** Why a knock was turned away before it was queued. */
-export type KnockRefusal = "queue-full";
+export type KnockRefusal = "queue-full" | "room-full";
 
 /** What the lobby reports (see KnockStore). */
 export interface KnockMetrics {
@@ -60,7 +60,7 @@ export class ApiMetrics implements KnockMetrics, RoomMetrics {
 		});
 		this.#knocks = new Counter({
 			name: "mindmeet_knock_outcomes_total",
-			help: "How knocks ended: admitted, denied, cancelled (the guest left), expired; or refused (queue-full) before queueing",
+			help: "How knocks ended: admitted, denied, cancelled (the guest left), expired; or refused before queueing (queue-full: too many waiting; room-full: no place in the call)",
 			labelNames: ["outcome"],
 			registers,
 		});
