@@ -26,33 +26,54 @@ export const KnockParams = Type.Object({
 export type KnockParams = Static<typeof KnockParams>;
 
 /** What the host sees of a knock. */
-export interface KnockInfo {
-	id: string;
-	name: string;
-	createdAt: number;
-	expiresAt: number;
-}
+export const KnockInfo = Type.Object({
+	id: Type.String({ minLength: 1 }),
+	name: Type.String({ minLength: 1 }),
+	createdAt: Type.Number(),
+	expiresAt: Type.Number(),
+});
+export type KnockInfo = Static<typeof KnockInfo>;
 
 /** Why a knock left the host's queue. */
-export type KnockEnd = "admitted" | "denied" | "cancelled" | "expired";
+export const KnockEnd = Type.Union([
+	Type.Literal("admitted"),
+	Type.Literal("denied"),
+	Type.Literal("cancelled"),
+	Type.Literal("expired"),
+]);
+export type KnockEnd = Static<typeof KnockEnd>;
 
-/** Messages on the host's lobby WebSocket (`GET /api/rooms/:roomId/lobby?token=<host token>`). */
-export type LobbyHostEvent =
+/**
+ * Messages on the host's lobby WebSocket (`GET /api/rooms/:roomId/lobby?token=<host token>`),
+ * and on the room's lobby channel in Redis (all but `knocks`), which the API validates with this schema.
+ */
+export const LobbyHostEvent = Type.Union([
 	/** Sent first on connect: every pending knock, oldest first. */
-	| { type: "knocks"; knocks: KnockInfo[] }
-	| { type: "knock"; knock: KnockInfo }
-	| { type: "knock-ended"; knockId: string; end: KnockEnd }
+	Type.Object({ type: Type.Literal("knocks"), knocks: Type.Array(KnockInfo) }),
+	Type.Object({ type: Type.Literal("knock"), knock: KnockInfo }),
+	Type.Object({ type: Type.Literal("knock-ended"), knockId: Type.String({ minLength: 1 }), end: KnockEnd }),
 	/** The host role moved; sockets of anyone else are closed after this. */
-	| { type: "host-changed"; peerId: string }
-	| { type: "room-closed" };
+	Type.Object({ type: Type.Literal("host-changed"), peerId: Type.String({ minLength: 1 }) }),
+	Type.Object({ type: Type.Literal("room-closed") }),
+]);
+export type LobbyHostEvent = Static<typeof LobbyHostEvent>;
 
-/** Messages on the guest's waiting WebSocket (`GET /api/rooms/:roomId/knocks/:knockId/wait?secret=…`). */
-export type LobbyGuestEvent =
-	| { type: "waiting"; expiresAt: number }
-	| { type: "admitted"; token: string; peerId: string }
-	| { type: "denied" }
-	| { type: "expired" }
-	| { type: "room-closed" };
+/**
+ * Messages on the guest's waiting WebSocket (`GET /api/rooms/:roomId/knocks/:knockId/wait?secret=…`),
+ * and on the knock's channel in Redis (all but `waiting`), which the API validates with this schema.
+ */
+export const LobbyGuestEvent = Type.Union([
+	Type.Object({ type: Type.Literal("waiting"), expiresAt: Type.Number() }),
+	Type.Object({
+		type: Type.Literal("admitted"),
+		token: Type.String({ minLength: 1 }),
+		peerId: Type.String({ minLength: 1 }),
+	}),
+	Type.Object({ type: Type.Literal("denied") }),
+	Type.Object({ type: Type.Literal("expired") }),
+	Type.Object({ type: Type.Literal("room-closed") }),
+]);
+export type LobbyGuestEvent = Static<typeof LobbyGuestEvent>;
 
 /** WebSocket close codes the API uses on lobby sockets. */
 export const lobbyCloseCodes = {

@@ -2,7 +2,16 @@
  * Redis key layout: the contract between the API and the SFU, which share no
  * code besides this package. All keys live under one prefix so an operator
  * can point several deployments at one Redis.
+ *
+ * Every JSON record is declared as a TypeBox schema: readers validate what
+ * they read with it (`parseRecord` from "@mindmeet/protocol/records"), since
+ * Redis is shared and outlives versions of the code. The schemas allow
+ * unknown extra fields, so a newer or older process may add some.
  */
+import { type Static, Type } from "@sinclair/typebox";
+import { PeerRole, RoomMode } from "./api.ts";
+import { MediaSource } from "./signaling.ts";
+
 export const redisKeys = {
 	/**
 	 * JSON StoredRoom. Its TTL is the room's lifetime: set at creation (a room
@@ -59,8 +68,15 @@ export const redisChannels = {
 	sfuNode: (nodeId: string) => `mm:events:sfu:${nodeId}`,
 } as const;
 
+/** Ids in orders: what the API checked before queueing them (room ids, peer ids of at most 64 characters). */
+const CommandId = Type.String({ minLength: 1, maxLength: 64 });
+
 /** Orders the API gives an SFU node (admin actions). */
-export type SfuCommand = { type: "kick"; roomId: string; peerId: string } | { type: "close-room"; roomId: string };
+export const SfuCommand = Type.Union([
+	Type.Object({ type: Type.Literal("kick"), roomId: CommandId, peerId: CommandId }),
+	Type.Object({ type: Type.Literal("close-room"), roomId: CommandId }),
+]);
+export type SfuCommand = Static<typeof SfuCommand>;
 
 /**
  * Admin orders travel on a Redis stream per node instead of pub/sub, so an
@@ -86,78 +102,106 @@ export const sfuCommandMaxAgeMs = 10 * 60_000;
  */
 export type SfuCommandOutcome = "kicked" | "closed" | "not-found" | "expired" | "failed";
 
+/** Ids, names and other strings the writers never leave empty. */
+const NonEmpty = Type.String({ minLength: 1 });
+/** Counts the SFU publishes. */
+const Count = Type.Integer({ minimum: 0 });
+
 /** One person in the call, as the SFU publishes it for the API and admins. */
-export interface RoomPresence {
-	peerId: string;
-	name: string;
-	role: "host" | "guest";
+export const RoomPresence = Type.Object({
+	peerId: NonEmpty,
+	name: Type.String(),
+	role: PeerRole,
 	/** Epoch ms when the peer joined the call. */
-	joinedAt: number;
-	producers: { id: string; kind: "audio" | "video"; source: "mic" | "cam" | "screen"; paused: boolean }[];
-}
+	joinedAt: Type.Number(),
+	producers: Type.Array(
+		Type.Object({
+			id: NonEmpty,
+			kind: Type.Union([Type.Literal("audio"), Type.Literal("video")]),
+			source: MediaSource,
+			paused: Type.Boolean(),
+		}),
+	),
+});
+export type RoomPresence = Static<typeof RoomPresence>;
 
-export interface StoredKnock {
-	id: string;
-	roomId: string;
-	name: string;
+export const StoredKnock = Type.Object({
+	id: NonEmpty,
+	roomId: NonEmpty,
+	name: NonEmpty,
 	/** Epoch ms. */
-	createdAt: number;
-	expiresAt: number;
-	status: "pending" | "admitted" | "denied" | "cancelled" | "expired";
+	createdAt: Type.Number(),
+	expiresAt: Type.Number(),
+	status: Type.Union([
+		Type.Literal("pending"),
+		Type.Literal("admitted"),
+		Type.Literal("denied"),
+		Type.Literal("cancelled"),
+		Type.Literal("expired"),
+	]),
 	/** sha-256 hex of the secret the knocking browser holds; only it may wait on or cancel the knock. */
-	secretHash: string;
-}
+	secretHash: NonEmpty,
+});
+export type StoredKnock = Static<typeof StoredKnock>;
 
-export interface StoredRoom {
-	id: string;
-	mode: "video" | "audio";
-	hostName: string;
-	createdAt: number;
+export const StoredRoom = Type.Object({
+	id: NonEmpty,
+	mode: RoomMode,
+	hostName: NonEmpty,
+	createdAt: Type.Number(),
 	/** SFU node the room is placed on. */
-	sfuNode: string;
-	/** Peer id the room was created for (the first host). */
-	hostPeerId: string;
-}
+	sfuNode: NonEmpty,
+	/**
+	 * Peer id the room was created for (the first host). Absent in records
+	 * written before it existed: those are still served, the host key is what
+	 * authorises.
+	 */
+	hostPeerId: Type.Optional(NonEmpty),
+});
+export type StoredRoom = Static<typeof StoredRoom>;
 
 /** What an SFU node publishes about itself every few seconds. */
-export interface SfuNodeStatus {
-	id: string;
+export const SfuNodeStatus = Type.Object({
+	id: NonEmpty,
 	/** ws:// URL the API can reach the node's protoo server on. */
-	signalingUrl: string;
+	signalingUrl: NonEmpty,
 	/** Optional ws(s):// URL browsers reach directly; otherwise they go through the API's /sfu/:nodeId proxy. */
-	publicUrl?: string;
+	publicUrl: Type.Optional(NonEmpty),
 	/** Peers currently connected on the node. */
-	peers: number;
-	rooms: number;
-	workers: number;
+	peers: Count,
+	rooms: Count,
+	workers: Count,
 	/** Epoch ms of the last heartbeat. */
-	heartbeatAt: number;
-}
+	heartbeatAt: Type.Number(),
+});
+export type SfuNodeStatus = Static<typeof SfuNodeStatus>;
 
 /** A node whose heartbeat is older than this is treated as gone. */
 export const sfuNodeStaleMs = 15_000;
 
 /** A host account. Only the scrypt hash of its password is stored. */
-export interface StoredAccount {
-	name: string;
+export const StoredAccount = Type.Object({
+	name: NonEmpty,
 	/** `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`: the parameters travel with the hash. */
-	passwordHash: string;
+	passwordHash: NonEmpty,
 	/** Epoch ms. */
-	createdAt: number;
+	createdAt: Type.Number(),
 	/** Random; changes when the password is reset, which ends every session signed in with the old one. */
-	epoch: string;
-}
+	epoch: NonEmpty,
+});
+export type StoredAccount = Static<typeof StoredAccount>;
 
 /** A host's sign-in, valid only while the mode (and, for accounts, the account's epoch) still matches. */
-export interface StoredHostSession {
-	mode: "password" | "accounts";
+export const StoredHostSession = Type.Object({
+	mode: Type.Union([Type.Literal("password"), Type.Literal("accounts")]),
 	/** Account name (accounts mode). */
-	name?: string;
+	name: Type.Optional(NonEmpty),
 	/** The account's epoch, or the team password's fingerprint, at sign-in. */
-	epoch: string;
+	epoch: NonEmpty,
 	/** Epoch ms. */
-	expiresAt: number;
-}
+	expiresAt: Type.Number(),
+});
+export type StoredHostSession = Static<typeof StoredHostSession>;
 
 /**
  * Guests the host admitted who may not be in the call yet: a sorted set of

@@ -104,14 +104,17 @@ export const clientRequestSchemas = {
 export type ClientRequestMethod = keyof typeof clientRequestSchemas;
 
 /** A chat message as stored and broadcast: sender and time are the server's, never the client's. */
-export interface ChatMessage {
-	id: string;
-	peerId: string;
-	name: string;
-	text: string;
+export const ChatMessage = Type.Object({
+	id: Id,
+	peerId: Type.String({ minLength: 1 }),
+	/** The sender's display name: at most limits.nameMaxLength characters, so at most twice that in UTF-16 units. */
+	name: Type.String({ maxLength: limits.nameMaxLength * 2 }),
+	/** 1..limits.chatMaxLength characters (code points; the SFU counts them, a schema counts UTF-16 units). */
+	text: Type.String({ minLength: 1, maxLength: limits.chatMaxLength * 2 }),
 	/** Server time, epoch ms; clients show it as HH:mm in their own time zone. */
-	sentAt: number;
-}
+	sentAt: Type.Number(),
+});
+export type ChatMessage = Static<typeof ChatMessage>;
 
 export interface PeerInfo {
 	id: string;

@@ -2,43 +2,13 @@
  * The SFU node registry, read side: nodes publish a JSON SfuNodeStatus in the
  * `redisKeys.sfuNodes` hash every few seconds; the API picks among the live ones.
  */
-import { redisKeys, type SfuNodeStatus, sfuNodeStaleMs } from "@mindmeet/protocol";
+import { redisKeys, SfuNodeStatus, StoredRoom, sfuNodeStaleMs } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import type { ApiRedis } from "./redis.ts";
 
 /** Parse one registry entry; undefined when it is not a well-formed SfuNodeStatus. */
 export function parseNodeStatus(json: string | null | undefined): SfuNodeStatus | undefined {
-	if (!json) return undefined;
-	let value: unknown;
-	try {
-		value = JSON.parse(json);
-	} catch {
-		return undefined;
-	}
-	if (typeof value !== "object" || value === null) return undefined;
-	const v = value as Record<string, unknown>;
-	const count = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n >= 0;
-	if (
-		typeof v.id !== "string" ||
-		v.id.length === 0 ||
-		typeof v.signalingUrl !== "string" ||
-		(v.publicUrl !== undefined && typeof v.publicUrl !== "string") ||
-		!count(v.peers) ||
-		!count(v.rooms) ||
-		!count(v.workers) ||
-		typeof v.heartbeatAt !== "number" ||
-		!Number.isFinite(v.heartbeatAt)
-	) {
-		return undefined;
-	}
-	return {
-		id: v.id,
-		signalingUrl: v.signalingUrl,
-		...(typeof v.publicUrl === "string" && v.publicUrl ? { publicUrl: v.publicUrl } : {}),
-		peers: v.peers as number,
-		rooms: v.rooms as number,
-		workers: v.workers as number,
-		heartbeatAt: v.heartbeatAt,
-	};
+	return parseRecord(SfuNodeStatus, json);
 }
 
 /** True when the node's heartbeat is recent enough to send anyone there. */
@@ -127,21 +97,6 @@ export interface Placement {
 /** Tries before giving up when the record keeps changing under us (another instance, the SFU refreshing it). */
 const maxPlacementAttempts = 3;
 
-/** The record's JSON as an object (every field, known or not) and its node; undefined when unreadable. */
-function parseRecord(
-	json: string | null | undefined,
-): { fields: Record<string, unknown>; sfuNode: string } | undefined {
-	if (!json) return undefined;
-	try {
-		const fields = JSON.parse(json) as unknown;
-		if (typeof fields !== "object" || fields === null || Array.isArray(fields)) return undefined;
-		const { sfuNode } = fields as { sfuNode?: unknown };
-		return typeof sfuNode === "string" ? { fields: fields as Record<string, unknown>, sfuNode } : undefined;
-	} catch {
-		return undefined;
-	}
-}
-
 /**
  * The live node of a room whose record names `recordedNode`: that node while
  * its heartbeat is recent (one read); otherwise the least-loaded live node,
@@ -161,7 +116,8 @@ export async function placeRoom(
 
 	let json = await redis.get(redisKeys.room(roomId));
 	for (let attempt = 0; attempt < maxPlacementAttempts; attempt++) {
-		const record = parseRecord(json);
+		// Unknown fields are kept by parseRecord and written back with the record.
+		const record = parseRecord(StoredRoom, json);
 		if (!json || !record) return { node: undefined };
 		if (record.sfuNode !== recordedNode) {
 			// Moved since the caller read it: follow it if that node is live.
@@ -170,7 +126,7 @@ export async function placeRoom(
 		}
 		const candidate = await pickLeastLoadedNode(redis, now);
 		if (!candidate) return { node: undefined };
-		const replacement = JSON.stringify({ ...record.fields, sfuNode: candidate.id });
+		const replacement = JSON.stringify({ ...record, sfuNode: candidate.id });
 		const result = await redis.eval(compareAndSetScript, {
 			keys: [redisKeys.room(roomId)],
 			arguments: [json, replacement],

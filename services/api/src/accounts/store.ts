@@ -12,9 +12,10 @@ import {
 	type AccountSummary,
 	accountNamePattern,
 	redisKeys,
-	type StoredAccount,
-	type StoredHostSession,
+	StoredAccount,
+	StoredHostSession,
 } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import type { ApiRedis } from "../redis.ts";
 import { hashPassword, sha256Hex } from "./passwords.ts";
 
@@ -27,40 +28,14 @@ function newEpoch(): string {
 	return randomBytes(12).toString("base64url");
 }
 
+/** The account record, or undefined when there is none or it is unreadable (no such account). */
 export function parseAccount(json: string | null | undefined): StoredAccount | undefined {
-	if (!json) return undefined;
-	try {
-		const v = JSON.parse(json) as Partial<StoredAccount> | null;
-		if (
-			typeof v?.name !== "string" ||
-			typeof v.passwordHash !== "string" ||
-			typeof v.createdAt !== "number" ||
-			typeof v.epoch !== "string"
-		) {
-			return undefined;
-		}
-		return { name: v.name, passwordHash: v.passwordHash, createdAt: v.createdAt, epoch: v.epoch };
-	} catch {
-		return undefined;
-	}
+	return parseRecord(StoredAccount, json);
 }
 
+/** The session record, or undefined when there is none or it is unreadable (not signed in). */
 function parseSession(json: string | null | undefined): StoredHostSession | undefined {
-	if (!json) return undefined;
-	try {
-		const v = JSON.parse(json) as Partial<StoredHostSession> | null;
-		if (
-			(v?.mode !== "password" && v?.mode !== "accounts") ||
-			typeof v.epoch !== "string" ||
-			typeof v.expiresAt !== "number" ||
-			(v.name !== undefined && typeof v.name !== "string")
-		) {
-			return undefined;
-		}
-		return { mode: v.mode, epoch: v.epoch, expiresAt: v.expiresAt, ...(v.name !== undefined ? { name: v.name } : {}) };
-	} catch {
-		return undefined;
-	}
+	return parseRecord(StoredHostSession, json);
 }
 
 /** Create only if the name is free; the index set follows. KEYS: account, accounts. ARGV: JSON, name. */

@@ -15,7 +15,7 @@ import {
 	PeerRole,
 	RoomMode,
 	RoomParams,
-	type RoomPresence,
+	RoomPresence,
 	redisChannels,
 	redisKeys,
 	roomScopedKeys,
@@ -25,6 +25,7 @@ import {
 	sfuCommandKeys,
 	sfuCommandStreamMaxLen,
 } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { nanoid } from "nanoid";
@@ -105,33 +106,9 @@ function sameToken(presented: string, expected: string): boolean {
 	return timingSafeEqual(sha256(presented), sha256(expected));
 }
 
-const producerKinds = new Set(["audio", "video"]);
-const producerSources = new Set(["mic", "cam", "screen"]);
-
 /** A presence entry as the SFU writes it; malformed entries are skipped rather than failing the listing. */
 function parsePresence(json: string): RoomPresence | undefined {
-	try {
-		const v = JSON.parse(json) as Partial<RoomPresence> | null;
-		if (
-			typeof v?.peerId !== "string" ||
-			typeof v.name !== "string" ||
-			(v.role !== "host" && v.role !== "guest") ||
-			typeof v.joinedAt !== "number" ||
-			!Array.isArray(v.producers)
-		) {
-			return undefined;
-		}
-		const producers = v.producers.filter(
-			(p) =>
-				typeof p?.id === "string" &&
-				producerKinds.has(p.kind) &&
-				producerSources.has(p.source) &&
-				typeof p.paused === "boolean",
-		);
-		return { peerId: v.peerId, name: v.name, role: v.role, joinedAt: v.joinedAt, producers };
-	} catch {
-		return undefined;
-	}
+	return parseRecord(RoomPresence, json);
 }
 
 /**

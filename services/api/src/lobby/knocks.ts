@@ -13,8 +13,10 @@ import {
 	type LobbyHostEvent,
 	redisChannels,
 	redisKeys,
-	type StoredKnock,
+	StoredKnock,
 } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
+import { type Static, Type } from "@sinclair/typebox";
 import { nanoid } from "nanoid";
 import type { KnockMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
@@ -26,13 +28,16 @@ import type { RoomCapacity } from "./capacity.ts";
  * socket has delivered it (a guest whose socket dropped at the wrong moment
  * still gets in when it reconnects).
  */
-export interface KnockRecord extends StoredKnock {
-	admittedPeerId?: string;
-	admittedToken?: string;
-}
+export const KnockRecord = Type.Composite([
+	StoredKnock,
+	Type.Object({
+		admittedPeerId: Type.Optional(Type.String({ minLength: 1 })),
+		admittedToken: Type.Optional(Type.String({ minLength: 1 })),
+	}),
+]);
+export type KnockRecord = Static<typeof KnockRecord>;
 
 export const knockIdPattern = /^[A-Za-z0-9_-]{16}$/;
-const statuses = new Set<StoredKnock["status"]>(["pending", "admitted", "denied", "cancelled", "expired"]);
 
 export function hashSecret(secret: string): string {
 	return createHash("sha256").update(secret).digest("hex");
@@ -46,26 +51,9 @@ export function secretMatches(knock: StoredKnock, secret: string | undefined): b
 	return presented.length === stored.length && timingSafeEqual(presented, stored);
 }
 
+/** The knock record, or undefined when there is none or it is unreadable: a knock we do not know. */
 export function parseKnock(json: string | null | undefined): KnockRecord | undefined {
-	if (!json) return undefined;
-	try {
-		const v = JSON.parse(json) as Partial<KnockRecord> | null;
-		if (
-			typeof v?.id === "string" &&
-			typeof v.roomId === "string" &&
-			typeof v.name === "string" &&
-			typeof v.createdAt === "number" &&
-			typeof v.expiresAt === "number" &&
-			typeof v.secretHash === "string" &&
-			v.status !== undefined &&
-			statuses.has(v.status)
-		) {
-			return v as KnockRecord;
-		}
-	} catch {
-		// falls through: an unreadable record is a knock we do not know
-	}
-	return undefined;
+	return parseRecord(KnockRecord, json);
 }
 
 export function knockInfo(knock: StoredKnock): KnockInfo {

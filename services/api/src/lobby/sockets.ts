@@ -6,12 +6,13 @@
  */
 import {
 	type KnockInfo,
-	type LobbyGuestEvent,
-	type LobbyHostEvent,
+	LobbyGuestEvent,
+	LobbyHostEvent,
 	lobbyCloseCodes,
 	redisChannels,
 	type TokenClaims,
 } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import type { FastifyBaseLogger } from "fastify";
 import WebSocket from "ws";
 import type { EventHub } from "../event-hub.ts";
@@ -33,15 +34,6 @@ function failureClose(error: unknown): { code: number; reason: string } {
 	if (error instanceof HttpError) return { code: closeCodeFor(error.statusCode), reason: error.message };
 	if (isStorageUnavailable(error)) return { code: 1013, reason: "storage unavailable, try again shortly" };
 	return { code: 1011, reason: "unexpected error" };
-}
-
-function parseEvent<T extends { type: string }>(message: string): T | undefined {
-	try {
-		const value = JSON.parse(message) as T | null;
-		return typeof value?.type === "string" ? value : undefined;
-	} catch {
-		return undefined;
-	}
 }
 
 /** Shared lifecycle: a socket that is closed once, releases its subscription and timers, and holds early events. */
@@ -198,7 +190,8 @@ export class GuestWaitSession extends Session {
 	}
 
 	protected override deliver(message: string): void {
-		const event = parseEvent<LobbyGuestEvent>(message);
+		// An event off the contract is dropped, as if it had not come.
+		const event = parseRecord(LobbyGuestEvent, message);
 		if (!event || event.type === "waiting") return;
 		this.#answer(event);
 	}
@@ -299,7 +292,7 @@ export class HostLobbySession extends Session {
 	}
 
 	protected override deliver(message: string): void {
-		const event = parseEvent<LobbyHostEvent>(message);
+		const event = parseRecord(LobbyHostEvent, message);
 		if (!event) return;
 		switch (event.type) {
 			case "knock":

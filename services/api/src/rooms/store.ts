@@ -2,7 +2,8 @@
  * Room records as the API reads them, shared by every plugin that takes a
  * room id from a URL (rooms, lobby, ICE servers, admin).
  */
-import { limits, normalizeName, redisKeys, roomIdAlphabet, roomIdLength, type StoredRoom } from "@mindmeet/protocol";
+import { limits, normalizeName, redisKeys, roomIdAlphabet, roomIdLength, StoredRoom } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import { nanoid } from "nanoid";
 import { HttpError } from "../http-errors.ts";
 import type { ApiRedis } from "../redis.ts";
@@ -26,25 +27,9 @@ export function roomNotFound(): HttpError {
 	return new HttpError(404, "room not found");
 }
 
+/** The room record, or undefined when there is none or it is unreadable: a record we cannot read is a room we cannot serve. */
 export function parseStoredRoom(json: string | null | undefined): StoredRoom | undefined {
-	if (!json) return undefined;
-	try {
-		const value = JSON.parse(json) as Partial<StoredRoom> | null;
-		if (
-			typeof value?.id === "string" &&
-			(value.mode === "video" || value.mode === "audio") &&
-			typeof value.sfuNode === "string" &&
-			typeof value.hostName === "string" &&
-			typeof value.createdAt === "number" &&
-			// Records written before hostPeerId existed are still served (the host key is what authorises).
-			(value.hostPeerId === undefined || typeof value.hostPeerId === "string")
-		) {
-			return { ...value, hostPeerId: value.hostPeerId ?? "" } as StoredRoom;
-		}
-	} catch {
-		// falls through: a record we cannot read is a room we cannot serve
-	}
-	return undefined;
+	return parseRecord(StoredRoom, json);
 }
 
 /** The room, or undefined when the id is malformed or no such room exists (callers never say which). */

@@ -12,13 +12,14 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-	type SfuCommand,
+	SfuCommand,
 	type SfuCommandOutcome,
 	sfuCommandGroup,
 	sfuCommandKeys,
 	sfuCommandMaxAgeMs,
 	sfuCommandOutcomeTtlSeconds,
 } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import type { Logger } from "pino";
 import type { RoomRegistry } from "../rooms/room-registry.ts";
 
@@ -43,20 +44,11 @@ export interface QueuedCommand {
 
 /** Parse a command without trusting it: anything off-contract is undefined. */
 export function parseSfuCommand(message: string): SfuCommand | undefined {
-	let value: unknown;
-	try {
-		value = JSON.parse(message);
-	} catch {
-		return undefined;
-	}
-	if (typeof value !== "object" || value === null) return undefined;
-	const { type, roomId, peerId } = value as Record<string, unknown>;
-	if (typeof roomId !== "string" || roomId.length === 0 || roomId.length > 64) return undefined;
-	if (type === "close-room") return { type, roomId };
-	if (type === "kick" && typeof peerId === "string" && peerId.length > 0 && peerId.length <= 64) {
-		return { type, roomId, peerId };
-	}
-	return undefined;
+	const command = parseRecord(SfuCommand, message);
+	if (!command) return undefined;
+	// Rebuilt from the known fields: commands are logged, and nothing else stored alongside may reach the log.
+	const { roomId } = command;
+	return command.type === "kick" ? { type: "kick", roomId, peerId: command.peerId } : { type: "close-room", roomId };
 }
 
 const commandIdPattern = /^[A-Za-z0-9_-]{1,64}$/;

@@ -2,7 +2,8 @@
  * Chat rules that do not depend on a room: what a valid message is, how fast
  * one peer may send, and how stored history is read back without trusting it.
  */
-import { type ChatMessage, checkText, limits, textLength } from "@mindmeet/protocol";
+import { ChatMessage, checkText, limits, textLength } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import { SignalingError } from "../signaling/errors.ts";
 
 /**
@@ -59,34 +60,12 @@ export class ChatRateLimiter {
  * skipped rather than failing the join that reads it.
  */
 export function parseStoredChatMessage(json: string): ChatMessage | undefined {
-	let value: unknown;
-	try {
-		value = JSON.parse(json);
-	} catch {
-		return undefined;
-	}
-	if (typeof value !== "object" || value === null) return undefined;
-	const { id, peerId, name, text, sentAt } = value as Record<string, unknown>;
-	if (
-		typeof id !== "string" ||
-		typeof peerId !== "string" ||
-		typeof name !== "string" ||
-		typeof text !== "string" ||
-		typeof sentAt !== "number" ||
-		!Number.isFinite(sentAt)
-	) {
-		return undefined;
-	}
+	const message = parseRecord(ChatMessage, json);
 	// Nothing this SFU would not have accepted: it keeps every message small
 	// enough that a history page always holds at least one (see chatPage).
-	if (
-		id.length === 0 ||
-		id.length > 64 ||
-		name.length > limits.nameMaxLength * 2 ||
-		textLength(text) > limits.chatMaxLength
-	) {
-		return undefined;
-	}
+	// The schema bounds the text in UTF-16 units; the limit is in characters.
+	if (!message || textLength(message.text) > limits.chatMaxLength) return undefined;
+	const { id, peerId, name, text, sentAt } = message;
 	// Rebuilt field by field so nothing else stored alongside reaches clients.
 	return { id, peerId, name, text, sentAt };
 }

@@ -161,7 +161,7 @@ export class RoomRecords {
 		return new RoomRecords(options, { storedJson, host: host ?? undefined, revoked, chat });
 	}
 
-	/** The StoredRoom JSON as read at open (not trusted: parse it field by field). */
+	/** The StoredRoom JSON as read at open (not trusted: read it with parseRecord and the StoredRoom schema). */
 	get storedJson(): string {
 		return this.#storedJson;
 	}

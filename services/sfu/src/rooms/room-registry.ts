@@ -3,7 +3,8 @@
  * its first peer connects, moves to another live worker if its worker dies,
  * and is forgotten when it closes.
  */
-import { type RoomMode, redisKeys, type StoredRoom } from "@mindmeet/protocol";
+import { type RoomMode, redisKeys, StoredRoom } from "@mindmeet/protocol";
+import { parseRecord } from "@mindmeet/protocol/records";
 import type { Logger } from "pino";
 import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
 import type { RequestLimits } from "../signaling/request-limiter.ts";
@@ -138,16 +139,12 @@ export class RoomRegistry {
 			this.#options;
 		const records = await RoomRecords.load({ store, roomId, lifetimes, logger: logger.child({ room: roomId }) });
 		if (!records) return undefined;
-		let stored: Partial<StoredRoom> = {};
-		try {
-			const parsed: unknown = JSON.parse(records.storedJson);
-			if (typeof parsed === "object" && parsed !== null) stored = parsed as Partial<StoredRoom>;
-		} catch {
-			logger.warn({ room: roomId }, "the stored room record is not JSON; opening it with defaults");
-		}
-		const mode: RoomMode = stored.mode === "audio" ? "audio" : "video";
+		const stored = parseRecord(StoredRoom, records.storedJson);
+		// The key exists, so the room does: people holding tokens for it still get their call.
+		if (!stored) logger.warn({ room: roomId }, "the stored room record is malformed; opening it with defaults");
+		const mode: RoomMode = stored?.mode ?? "video";
 		// The host key follows handovers; the record only names the first host.
-		const hostPeerId = records.host ?? (typeof stored.hostPeerId === "string" ? stored.hostPeerId : undefined);
+		const hostPeerId = records.host ?? stored?.hostPeerId;
 		const room = await Room.create({
 			id: roomId,
 			mode,
