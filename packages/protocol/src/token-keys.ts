@@ -8,8 +8,10 @@
  * signed before an API restart stay valid until they expire.
  */
 import { createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
+import { type Static, Type } from "@sinclair/typebox";
 import { createDecoder, createSigner, createVerifier, TokenError as JwtError, TOKEN_ERROR_CODES } from "fast-jwt";
 import type { PeerRole } from "./api.ts";
+import { parseRecord } from "./records.ts";
 import { redisKeys } from "./redis-keys.ts";
 import { type TokenClaims, tokenAudience, tokenIssuer } from "./tokens.ts";
 
@@ -22,6 +24,14 @@ export interface PublicKeyStore {
 }
 
 export type TokenRefusal = "token-invalid" | "token-expired";
+
+/** A token signing key's public half as the API publishes it in Redis (`redisKeys.tokenKey`): an Ed25519 JWK. */
+export const PublishedTokenKey = Type.Object({
+	kty: Type.Literal("OKP"),
+	crv: Type.Literal("Ed25519"),
+	x: Type.String({ minLength: 1 }),
+});
+export type PublishedTokenKey = Static<typeof PublishedTokenKey>;
 
 export class TokenError extends Error {
 	readonly reason: TokenRefusal;
@@ -225,8 +235,8 @@ export class TokenVerifier {
 		if (!json) return undefined;
 		let pem: string;
 		try {
-			const jwk = JSON.parse(json) as { kty?: string; crv?: string; x?: string };
-			if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string") return undefined;
+			const jwk = parseRecord(PublishedTokenKey, json);
+			if (!jwk) return undefined;
 			pem = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: jwk.x }, format: "jwk" })
 				.export({ type: "spki", format: "pem" })
 				.toString();

@@ -5,7 +5,7 @@
  * fields are tolerated and kept.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import {
 	ChatMessage,
@@ -21,6 +21,7 @@ import {
 	StoredRoom,
 } from "@mindmeet/protocol";
 import { parseRecord } from "@mindmeet/protocol/records";
+import { PublishedTokenKey } from "@mindmeet/protocol/token-keys";
 import type { TSchema } from "@sinclair/typebox";
 
 const now = Date.now();
@@ -71,6 +72,12 @@ const written = {
 	/** API, admin plugin. */
 	kick: { type: "kick", roomId, peerId },
 	closeRoom: { type: "close-room", roomId },
+	/** API, TokenSigner.create: the public JWK of the signing key (it adds `alg`, an extra field the verifier ignores). */
+	tokenKey: generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }) as {
+		kty: string;
+		crv: string;
+		x: string;
+	},
 } as const;
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -108,6 +115,7 @@ const cases: { name: keyof typeof written; schema: TSchema }[] = [
 	{ name: "chat", schema: ChatMessage },
 	{ name: "kick", schema: SfuCommand },
 	{ name: "closeRoom", schema: SfuCommand },
+	{ name: "tokenKey", schema: PublishedTokenKey },
 ];
 
 describe("parseRecord", () => {
