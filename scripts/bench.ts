@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: measures, never asserts. Each figure is taken side by
  * side with a peer doing the same work in the same run; the ratio is what to
- * read (absolute numbers drift on shared machines). Writes docs/BENCHMARKS.md.
+ * read (absolute numbers drift on shared machines). Writes docs/BENCHMARKS.md
+ * (`npm run bench <section>` rewrites only that section of it).
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "@mindmeet/testing/browser";
@@ -41,16 +42,35 @@ try {
 	await stack.stop();
 }
 
-const doc = `# Benchmarks
+const runAt = new Date().toISOString();
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`;
+const render = (section: BenchSection) => `## ${section.title}\n\n${section.markdown}\n`;
+const path = join(repoRoot, "docs/BENCHMARKS.md");
+
+if (!only) {
+	const doc = `# Benchmarks
 
 Written by \`npm run bench\` (scripts/bench.ts and scripts/bench/); the latest run replaces this file.
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, Debian's Chromium headless with fake camera and microphone, everything on loopback.
-Run at ${new Date().toISOString()}${only ? ` (only: ${only})` : ""}.
+Machine: ${machine}, Debian's Chromium headless with fake camera and microphone, everything on loopback.
+Run at ${runAt}.
 
-${sections.map((section) => `## ${section.title}\n\n${section.markdown}\n`).join("\n")}`;
-if (!only) {
-	writeFileSync(join(repoRoot, "docs/BENCHMARKS.md"), doc);
+${sections.map(render).join("\n")}`;
+	writeFileSync(path, doc);
 	console.log("written: docs/BENCHMARKS.md");
 } else {
-	console.log("(a partial run does not rewrite docs/BENCHMARKS.md)");
+	// One section run alone replaces only that section, saying when; the others keep their full run's figures.
+	const existing = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
+	let doc = existing;
+	for (const section of sections) {
+		const fresh = `${render(section).trimEnd()}\n\n(This section re-run alone at ${runAt}, ${machine}.)\n`;
+		const start = doc.indexOf(`\n## ${section.title}\n`);
+		if (start < 0) {
+			doc = `${doc.trimEnd()}\n\n${fresh}`;
+			continue;
+		}
+		const next = doc.indexOf("\n## ", start + 1);
+		doc = `${doc.slice(0, start + 1)}${fresh}${next < 0 ? "" : `\n${doc.slice(next + 1)}`}`;
+	}
+	writeFileSync(path, doc);
+	console.log(`written: the ${only} section of docs/BENCHMARKS.md`);
 }
