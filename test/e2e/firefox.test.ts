@@ -9,7 +9,8 @@
  * testing/src/netns.ts); Chromium keeps using 127.0.0.1.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { before, test } from "node:test";
+import { type Catalogue, loadCatalogues } from "@mindmeet/testing/i18n";
 import {
 	answerKnockAs,
 	chatMessageAs,
@@ -29,7 +30,12 @@ import {
 } from "@mindmeet/testing/participant";
 import { e2e } from "./harness.ts";
 
-const meet = e2e({ firefox: true });
+/** Chromium picks its (fake) screen for getDisplayMedia without a prompt. */
+const meet = e2e({ firefox: true, chromiumFlags: ["--auto-select-desktop-capture-source=Entire screen"] });
+let pt: Catalogue;
+before(async () => {
+	pt = (await loadCatalogues())["pt-BR"];
+});
 
 const video = (name: string) => `${tileSelector(name)} video`;
 
@@ -126,6 +132,8 @@ test("a Firefox host and a Chromium guest: knock, admit, video and audio both wa
 	const inbound = await participantInbound(ana);
 	await expectParticipantMedia(ana, { audio: true, video: true });
 	assert.ok(inbound.audioBytes > 0);
+	assert.deepEqual(ana.pageErrors(), [], "no uncaught error in Firefox");
+	assert.deepEqual(bia.pageErrors(), [], "no uncaught error in Chromium");
 });
 
 test("a Chromium host and a Firefox guest: knock, admit, video and audio both ways, chat; Firefox's simulcast layers switch", {
@@ -148,4 +156,45 @@ test("a Chromium host and a Firefox guest: knock, admit, video and audio both wa
 	await caio.setViewport({ width: 1280, height: 800 });
 	await videoWidthBecomes(caio, video("Dani"), 640);
 	await videoMoving(caio, video("Dani"));
+	assert.deepEqual(dani.pageErrors(), [], "no uncaught error in Firefox");
+	assert.deepEqual(caio.pageErrors(), [], "no uncaught error in Chromium");
+});
+
+test("screen share: Firefox sees Chromium's screen moving; headless Firefox has no screen to share, is told so, and the call goes on", {
+	timeout: 300_000,
+}, async () => {
+	const eva = await meet.participant({ browser: "chromium" });
+	const fabi = await meet.participant({ browser: "firefox" });
+	await call(eva, "Eva", fabi, "Fabi");
+
+	await eva.click(byTestId("screen-share"));
+	const view = byTestId("screen-share-view");
+	await fabi.waitFor(view);
+	assert.equal(
+		await fabi.evaluate((selector) => document.querySelector(selector)?.getAttribute("data-peer-name") ?? null, view),
+		"Eva",
+	);
+	await videoMoving(fabi, `${view} video`);
+	await videoMoving(fabi, video("Eva"));
+	await eva.click(byTestId("screen-share"));
+	await fabi.waitFor(view, { state: "detached" });
+
+	// Headless Firefox has no screen source and no fake one: getDisplayMedia
+	// rejects with NotFoundError. She is told there is nothing to share (not
+	// "try again later"), nothing is shared, and the call goes on.
+	await fabi.click(byTestId("screen-share"));
+	const message = pt["media.screenUnavailable"];
+	assert.ok(message, "the pt-BR catalogue has media.screenUnavailable");
+	await fabi.waitForFunction(
+		(wanted) =>
+			Array.from(document.querySelectorAll('[data-testid="toast"]')).some((toast) =>
+				(toast.textContent ?? "").includes(wanted),
+			),
+		message,
+	);
+	await fabi.waitFor(`${byTestId("screen-share")}[aria-pressed="false"]:not([disabled])`);
+	assert.equal(await eva.evaluate((selector) => document.querySelector(selector) === null, view), true);
+	await expectParticipantMedia(eva, { audio: true, video: true });
+	await expectParticipantMedia(fabi, { audio: true, video: true });
+	assert.deepEqual(fabi.pageErrors(), [], "no uncaught error in Firefox");
 });

@@ -34,6 +34,8 @@ export interface Participant {
 	waitForFunction<A>(fn: (arg: A) => unknown, arg: A, timeout?: number): Promise<void>;
 	/** Resize the page's viewport (a person making their window smaller). */
 	setViewport(size: { width: number; height: number }): Promise<void>;
+	/** Uncaught exceptions and unhandled rejections the page had so far. */
+	pageErrors(): readonly string[];
 	close(): Promise<void>;
 }
 
@@ -48,9 +50,15 @@ const defaultTimeoutMs = 60_000;
 class ChromiumParticipant implements Participant {
 	readonly browserName = "chromium";
 	readonly page: PlaywrightPage;
+	readonly #errors: string[] = [];
 
 	constructor(page: PlaywrightPage) {
 		this.page = page;
+		page.on("pageerror", (error) => this.#errors.push(String(error)));
+	}
+
+	pageErrors(): readonly string[] {
+		return this.#errors;
 	}
 
 	async goto(url: string) {
@@ -164,10 +172,16 @@ class FirefoxParticipant implements Participant {
 	readonly browserName = "firefox";
 	readonly page: PuppeteerPage;
 	readonly #close: () => Promise<void>;
+	readonly #errors: string[] = [];
 
 	constructor(page: PuppeteerPage, close: () => Promise<void>) {
 		this.page = page;
 		this.#close = close;
+		page.on("pageerror", (error) => this.#errors.push(String(error)));
+	}
+
+	pageErrors(): readonly string[] {
+		return this.#errors;
 	}
 
 	async goto(url: string) {
