@@ -25,6 +25,7 @@ import {
 	byTestId,
 	expectParticipantMedia,
 	localCandidates,
+	outboundVideoLayers,
 	type Participant,
 	participantInbound,
 } from "@mindmeet/testing/participant";
@@ -146,6 +147,21 @@ test("a Chromium host and a Firefox guest: knock, admit, video and audio both wa
 	await firefoxGatheredOnTestAddress(dani);
 	await chatBothWays(caio, "Caio", dani, "Dani");
 	await waitForSpeaking(caio, "Dani", true, "Dani's (Firefox) tile on Caio's screen");
+
+	// Firefox sends its camera as two simulcast layers, by rid: half and full
+	// size (the full one starts once its bandwidth estimate allows).
+	const both = (widths: number[]) => widths.includes(320) && widths.includes(640);
+	let layers = await outboundVideoLayers(dani);
+	for (let i = 0; i < 160 && !both(layers.map((layer) => layer.frameWidth)); i++) {
+		await new Promise((resolve) => setTimeout(resolve, 250));
+		layers = await outboundVideoLayers(dani);
+	}
+	assert.deepEqual(
+		layers.map((layer) => layer.frameWidth).sort((a, b) => a - b),
+		[320, 640],
+		`Firefox's outbound layers: ${JSON.stringify(layers)}`,
+	);
+	assert.equal(new Set(layers.map((layer) => layer.rid)).size, 2, "each layer has its own rid");
 
 	// A wide tile gets Firefox's full layer (its fake camera is 640×480); a
 	// narrow window, the half-size one; wide again, the full one.

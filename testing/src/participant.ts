@@ -324,3 +324,27 @@ export function localCandidates(person: Participant): Promise<LocalCandidate[]> 
 		return found;
 	}, undefined);
 }
+
+export interface OutboundVideoLayer {
+	rid: string | null;
+	frameWidth: number;
+	bytesSent: number;
+}
+
+/** Every outbound video RTP stream of the page (one per simulcast layer), from getStats(). */
+export function outboundVideoLayers(person: Participant): Promise<OutboundVideoLayer[]> {
+	return person.evaluate(async () => {
+		const found: { rid: string | null; frameWidth: number; bytesSent: number }[] = [];
+		const connections = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
+		for (const connection of connections) {
+			if (connection.connectionState === "closed") continue;
+			(await connection.getStats()).forEach(
+				(stat: { type: string; kind?: string; rid?: string; frameWidth?: number; bytesSent?: number }) => {
+					if (stat.type !== "outbound-rtp" || stat.kind !== "video") return;
+					found.push({ rid: stat.rid ?? null, frameWidth: stat.frameWidth ?? 0, bytesSent: stat.bytesSent ?? 0 });
+				},
+			);
+		}
+		return found;
+	}, undefined);
+}
