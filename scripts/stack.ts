@@ -15,6 +15,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import type { NetworkInterfaceInfo } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -59,6 +60,13 @@ export interface StackOptions {
 	sfuPort?: number;
 	/** First media port (worker i listens on rtcPort + i, UDP and TCP); 0 lets each worker choose. */
 	rtcPort?: number;
+	/**
+	 * Addresses the SFU listens on and announces besides 127.0.0.1
+	 * (SFU_EXTRA_ADDRESSES): Firefox never pairs with a loopback candidate.
+	 * Tests pass an address of their own network namespace; `npm start`
+	 * passes this machine's (see localMediaAddresses).
+	 */
+	sfuExtraAddresses?: readonly string[];
 	sfuWorkers?: number;
 	publicUrl?: string;
 	logLevel?: string;
@@ -114,6 +122,23 @@ export interface Stack {
 	livingProcesses(): number[];
 	/** Stop everything, without restarting anything on the way; leaves no process behind. */
 	stop(): Promise<void>;
+}
+
+/**
+ * This machine's own non-loopback IPv4 addresses (from os.networkInterfaces()),
+ * for the SFU to announce in local mode next to 127.0.0.1: a browser that
+ * skips loopback (Firefox) pairs with one of them, from the same machine or
+ * from the LAN. Link-local (169.254/16) addresses are left out.
+ */
+export function localMediaAddresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
+	const found = new Set<string>();
+	for (const infos of Object.values(interfaces)) {
+		for (const info of infos ?? []) {
+			if (info.family !== "IPv4" || info.internal || info.address.startsWith("169.254.")) continue;
+			found.add(info.address);
+		}
+	}
+	return [...found];
 }
 
 export async function freePort(): Promise<number> {
@@ -519,6 +544,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 					SFU_SIGNALING_HOST: "127.0.0.1",
 					SFU_SIGNALING_PORT: String(sfuPort),
 					SFU_RTC_PORT: String(rtcPort),
+					...(options.sfuExtraAddresses ? { SFU_EXTRA_ADDRESSES: options.sfuExtraAddresses.join(",") } : {}),
 					...(workers ? { SFU_WORKERS: String(workers) } : {}),
 				},
 				output,

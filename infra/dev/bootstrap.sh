@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Makes a Debian 12 machine ready to run Mindmeet from this checkout:
 #   1. Debian packages: redis-server; for tests/benchmarks also chromium,
+#      firefox-esr (mixed-browser calls), iproute2 (their veth address),
 #      docker-compose (compose file check), sox (test audio), nftables
 #      (network-drop fault tests) and coturn (TURN lock-down test).
 #   2. Node.js >= 22.18 (installed from the npm registry into
@@ -69,13 +70,15 @@ mindmeet_bootstrap_apt() {
 	local mode="${1:-start}"
 	local -a wanted=(redis-server)
 	case "$mode" in
-	# Tests drive a real Chromium, check docker-compose.yml with docker-compose
-	# make loud test audio with sox, cut loopback ports with nft (network
-	# drops in the fault tests and benchmarks; tc netem does not work here)
-	# run coturn with its turnutils_uclient (test/turn.test.ts), and check
-	# and run the monitoring profile's Prometheus with promtool and Debian's
-	# prometheus (test/monitoring.test.ts).
-	test | bench) wanted+=(chromium docker-compose sox nftables coturn prometheus) ;;
+	# Tests drive a real Chromium and Firefox ESR (mixed calls, issue 12;
+	# `ip netns` gives Firefox a non-loopback address of the test's own),
+	# check docker-compose.yml with docker-compose, make loud test audio with
+	# sox, cut loopback ports with nft (network drops in the fault tests and
+	# benchmarks; tc netem does not work here), run coturn with its
+	# turnutils_uclient (test/turn.test.ts), and check and run the monitoring
+	# profile's Prometheus with promtool and Debian's prometheus
+	# (test/monitoring.test.ts).
+	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"

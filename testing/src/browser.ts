@@ -32,7 +32,7 @@ export async function launchChromium(extraFlags: string[] = []): Promise<Browser
  * Keeps every RTCPeerConnection the page makes reachable from the test, so
  * media can be checked with getStats() without any hook in the product.
  */
-const trackPeerConnections = () => {
+export const trackPeerConnections = () => {
 	const Original = window.RTCPeerConnection;
 	const tracked: RTCPeerConnection[] = [];
 	(window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = tracked;

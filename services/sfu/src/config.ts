@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { cpus, hostname } from "node:os";
 import { roomMaxPeersDefault, roomMaxPeersRange } from "@mindmeet/protocol";
 import type { RequestLimits } from "./signaling/request-limiter.ts";
@@ -15,6 +16,16 @@ export interface SfuConfig {
 	workers: number;
 	listenIp: string;
 	announcedAddress: string | undefined;
+	/**
+	 * SFU_EXTRA_ADDRESSES (comma-separated IP addresses, default none): more
+	 * addresses each worker listens on (same media port) and announces as they
+	 * are, besides SFU_LISTEN_IP. Local mode listens on 127.0.0.1, which
+	 * Firefox never pairs with (it gathers no loopback candidates): one
+	 * non-loopback address of this machine here lets a browser on the same
+	 * machine, or on the LAN, reach the media. Needs a specific SFU_LISTEN_IP,
+	 * since a wildcard one already takes the port on every address.
+	 */
+	extraAddresses: string[];
 	/** First media port; worker i listens on rtcPort + i. 0 lets each worker pick a free port (tests). */
 	rtcPort: number;
 	workerBin: string | undefined;
@@ -136,6 +147,33 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 	return value ? value : undefined;
 }
 
+const wildcard = (ip: string) => ip === "0.0.0.0" || ip === "::";
+
+/** SFU_EXTRA_ADDRESSES: plain IP literals, each once, none a wildcard nor the listen address itself. */
+function extraAddresses(env: NodeJS.ProcessEnv, listenIp: string): string[] {
+	const raw = env.SFU_EXTRA_ADDRESSES;
+	if (raw === undefined || raw.trim() === "") return [];
+	const found: string[] = [];
+	for (const part of raw.split(",")) {
+		const address = part.trim();
+		if (isIP(address) === 0 || wildcard(address)) {
+			throw new Error(
+				`SFU_EXTRA_ADDRESSES must be a comma-separated list of IP addresses of this machine (not 0.0.0.0 or ::), got "${raw}"`,
+			);
+		}
+		if (address === listenIp || found.includes(address)) {
+			throw new Error(`SFU_EXTRA_ADDRESSES names ${address} twice (SFU_LISTEN_IP counts), got "${raw}"`);
+		}
+		found.push(address);
+	}
+	if (wildcard(listenIp)) {
+		throw new Error(
+			`SFU_EXTRA_ADDRESSES needs a specific SFU_LISTEN_IP: ${listenIp} already listens on every address (use SFU_ANNOUNCED_ADDRESS to say which one browsers get)`,
+		);
+	}
+	return found;
+}
+
 export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 	const redisUrl = optional(env, "REDIS_URL");
 	if (!redisUrl) throw new Error("REDIS_URL is required (for example redis://127.0.0.1:6379)");
@@ -149,6 +187,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv): SfuConfig {
 		workers: integer(env, "SFU_WORKERS", Math.max(1, cpus().length), 1, 64),
 		listenIp: optional(env, "SFU_LISTEN_IP") ?? "127.0.0.1",
 		announcedAddress: optional(env, "SFU_ANNOUNCED_ADDRESS"),
+		extraAddresses: extraAddresses(env, optional(env, "SFU_LISTEN_IP") ?? "127.0.0.1"),
 		rtcPort: integer(env, "SFU_RTC_PORT", 40000, 0, 65535),
 		workerBin: optional(env, "MEDIASOUP_WORKER_BIN"),
 		logLevel: optional(env, "LOG_LEVEL") ?? "info",

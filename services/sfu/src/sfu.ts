@@ -51,6 +51,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		count: config.workers,
 		listenIp: config.listenIp,
 		announcedAddress: config.announcedAddress,
+		extraAddresses: config.extraAddresses,
 		rtcPort: config.rtcPort,
 		workerBin: config.workerBin,
 		logger,

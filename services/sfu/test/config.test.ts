@@ -110,3 +110,31 @@ test("people per router: 16 by default, a whole number from 1 to 1000, anything 
 		);
 	}
 });
+
+test("extra media addresses: none by default, a list of IPs, clear errors for anything else", () => {
+	assert.deepEqual(loadSfuConfig(base).extraAddresses, []);
+	assert.deepEqual(loadSfuConfig({ ...base, SFU_EXTRA_ADDRESSES: " " }).extraAddresses, [], "blank is unset");
+	assert.deepEqual(loadSfuConfig({ ...base, SFU_EXTRA_ADDRESSES: "10.223.0.1, 192.168.1.20,fd00::2" }).extraAddresses, [
+		"10.223.0.1",
+		"192.168.1.20",
+		"fd00::2",
+	]);
+	for (const value of ["lan", "10.223.0.1,", "10.223.0.300", "0.0.0.0", "::", "host.local", "10.0.0.1/24"]) {
+		assert.throws(
+			() => loadSfuConfig({ ...base, SFU_EXTRA_ADDRESSES: value }),
+			/^Error: SFU_EXTRA_ADDRESSES must be a comma-separated list of IP addresses/,
+			value,
+		);
+	}
+	for (const value of ["10.223.0.1,10.223.0.1", "127.0.0.1"]) {
+		assert.throws(
+			() => loadSfuConfig({ ...base, SFU_EXTRA_ADDRESSES: value }),
+			/^Error: SFU_EXTRA_ADDRESSES names .* twice/,
+			value,
+		);
+	}
+	assert.throws(
+		() => loadSfuConfig({ ...base, SFU_LISTEN_IP: "0.0.0.0", SFU_EXTRA_ADDRESSES: "10.223.0.1" }),
+		/^Error: SFU_EXTRA_ADDRESSES needs a specific SFU_LISTEN_IP/,
+	);
+});

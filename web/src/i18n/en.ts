@@ -75,6 +75,7 @@ export const en: Record<MessageKey, string> = {
 	"media.screenShareStop": "Stop sharing your screen",
 	"media.screenOf": "{name}'s screen",
 	"media.screenOwn": "You are sharing your screen",
+	"media.screenUnavailable": "There is no screen your browser can share",
 	"stage.enlarge": "Enlarge {name}",
 	"stage.backToGrid": "Back to the grid",
 	"stage.followSpeaker": "Spotlight whoever is speaking",

@@ -76,6 +76,7 @@ export const ptBR = {
 	"media.screenShareStop": "Parar de compartilhar a tela",
 	"media.screenOf": "Tela de {name}",
 	"media.screenOwn": "Você está compartilhando sua tela",
+	"media.screenUnavailable": "Não há tela que o navegador possa compartilhar",
 	"stage.enlarge": "Ampliar {name}",
 	"stage.backToGrid": "Voltar à grade",
 	"stage.followSpeaker": "Destacar quem estiver falando",

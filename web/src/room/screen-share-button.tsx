@@ -14,8 +14,13 @@ export function ScreenShareButton(props: { session: CallSession }): JSX.Element 
 		setPending(true);
 		try {
 			await props.session.setScreenShare(!sharing());
-		} catch {
-			showToast(t("error.generic"));
+		} catch (error) {
+			// Nothing to capture (Firefox with no screen it can reach, e.g.
+			// headless or some Wayland setups) or the system refused: saying "try
+			// again later" would mislead, trying again gives the same.
+			const unavailable =
+				error instanceof DOMException && (error.name === "NotFoundError" || error.name === "NotReadableError");
+			showToast(t(unavailable ? "media.screenUnavailable" : "error.generic"));
 		} finally {
 			setPending(false);
 		}

@@ -18,6 +18,8 @@ export interface WorkerPoolOptions {
 	count: number;
 	listenIp: string;
 	announcedAddress: string | undefined;
+	/** More addresses to listen on with the same port, each announced as itself (SFU_EXTRA_ADDRESSES). */
+	extraAddresses?: readonly string[];
 	rtcPort: number;
 	workerBin: string | undefined;
 	logger: Logger;
@@ -158,17 +160,20 @@ export class WorkerPool {
 	}
 
 	async #start(index: number): Promise<MediaWorker> {
-		const { listenIp, announcedAddress, rtcPort, logger } = this.#options;
+		const { listenIp, announcedAddress, extraAddresses = [], rtcPort, logger } = this.#options;
 		const worker = await createWorker({ workerBin: this.#bin, logLevel: "warn" });
 		const port = rtcPort === 0 ? undefined : rtcPort + index;
 		const listen = { ip: listenIp, ...(announcedAddress ? { announcedAddress } : {}), ...(port ? { port } : {}) };
+		// The same port on each extra address: a browser that will not pair with
+		// the main one (Firefox and loopback) gets a candidate it can use.
+		const extra = extraAddresses.map((ip) => ({ ip, ...(port ? { port } : {}) }));
 		let webRtcServer: WebRtcServer;
 		try {
 			webRtcServer = await worker.createWebRtcServer({
-				listenInfos: [
-					{ ...listen, protocol: "udp" },
-					{ ...listen, protocol: "tcp" },
-				],
+				listenInfos: [listen, ...extra].flatMap((info) => [
+					{ ...info, protocol: "udp" as const },
+					{ ...info, protocol: "tcp" as const },
+				]),
 			});
 		} catch (error) {
 			// A worker without its server is of no use, and must not linger as a process.
