@@ -152,6 +152,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		publicUrl: config.publicUrl,
 		hostTokenTtl: config.hostTokenTtl,
 		roomTtl: config.roomTtl,
+		sfuNodeStaleMs: config.sfuNodeStaleMs,
 	});
 	await app.register(lobbyPlugin, {
 		redis,
@@ -174,7 +175,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	});
 	await app.register(icePlugin, { auth, turn: config.turn });
 	await app.register(adminPlugin, { redis, adminToken: config.adminToken });
-	await app.register(sfuProxyPlugin, { redis, pingIntervalMs: config.signalingPingInterval * 1000 });
+	await app.register(sfuProxyPlugin, {
+		redis,
+		pingIntervalMs: config.signalingPingInterval * 1000,
+		sfuNodeStaleMs: config.sfuNodeStaleMs,
+	});
 	await app.register(openApiPlugin);
 	await app.register(webPlugin, { webDist: config.webDist });
 

@@ -41,19 +41,26 @@ export function parseNodeStatus(json: string | null | undefined): SfuNodeStatus 
 	};
 }
 
-/** True when the node's heartbeat is recent enough to send anyone there. */
-export function isLive(node: SfuNodeStatus, now: number): boolean {
-	return node.heartbeatAt >= now - sfuNodeStaleMs;
+/**
+ * True when the node's heartbeat is recent enough to send anyone there.
+ * `staleMs`: the API's SFU_NODE_STALE_SECONDS (default sfuNodeStaleMs).
+ */
+export function isLive(node: SfuNodeStatus, now: number, staleMs = sfuNodeStaleMs): boolean {
+	return node.heartbeatAt >= now - staleMs;
 }
 
 /** The least-loaded live node (fewest peers, then fewest rooms), or undefined when none is live. */
-export async function pickLeastLoadedNode(redis: ApiRedis, now = Date.now()): Promise<SfuNodeStatus | undefined> {
+export async function pickLeastLoadedNode(
+	redis: ApiRedis,
+	now = Date.now(),
+	staleMs = sfuNodeStaleMs,
+): Promise<SfuNodeStatus | undefined> {
 	const entries = await redis.hGetAll(redisKeys.sfuNodes);
 	let best: SfuNodeStatus | undefined;
 	for (const [field, json] of Object.entries(entries)) {
 		const node = parseNodeStatus(json);
 		// The hash field is the node id; an entry that disagrees with its own field is malformed.
-		if (!node || node.id !== field || !isLive(node, now)) continue;
+		if (!node || node.id !== field || !isLive(node, now, staleMs)) continue;
 		if (!best || node.peers < best.peers || (node.peers === best.peers && node.rooms < best.rooms)) best = node;
 	}
 	return best;
@@ -112,26 +119,37 @@ function parseRecord(
  * room's people to the same place: an instance that loses the race follows
  * the winner. `{ node: undefined }` when no node is live (try again later) or
  * the room is gone.
+ *
+ * The record's `sfuNode` is the room's lock, held by that node for as long as
+ * its heartbeat is recent (a lease): only this compare-and-set takes it over,
+ * and only from a stale holder. A caller acting on a record read a moment
+ * earlier may still be sent to a node that just lost the room; that node's
+ * door refuses a room its record does not name (services/sfu/src/placement),
+ * so the client retries through here and lands where the room is.
  */
 export async function placeRoom(
 	redis: ApiRedis,
 	roomId: string,
 	recordedNode: string,
 	now = Date.now(),
+	staleMs = sfuNodeStaleMs,
 ): Promise<Placement> {
 	const recorded = await readNode(redis, recordedNode);
-	if (recorded && isLive(recorded, now)) return { node: recorded };
+	if (recorded && isLive(recorded, now, staleMs)) return { node: recorded };
 
 	let json = await redis.get(redisKeys.room(roomId));
 	for (let attempt = 0; attempt < maxPlacementAttempts; attempt++) {
 		const record = parseRecord(json);
 		if (!json || !record) return { node: undefined };
-		if (record.sfuNode !== recordedNode) {
-			// Moved since the caller read it: follow it if that node is live.
+		if (attempt > 0 || record.sfuNode !== recordedNode) {
+			// Moved since the caller read it (or another writer won the set): follow it if that node is live,
+			// even when it is the node first found stale, which may have come back meanwhile.
 			const current = await readNode(redis, record.sfuNode);
-			if (current && isLive(current, now)) return { node: current, movedFrom: recordedNode };
+			if (current && isLive(current, now, staleMs)) {
+				return current.id === recordedNode ? { node: current } : { node: current, movedFrom: recordedNode };
+			}
 		}
-		const candidate = await pickLeastLoadedNode(redis, now);
+		const candidate = await pickLeastLoadedNode(redis, now, staleMs);
 		if (!candidate) return { node: undefined };
 		const replacement = JSON.stringify({ ...record.fields, sfuNode: candidate.id });
 		const result = await redis.eval(compareAndSetScript, {

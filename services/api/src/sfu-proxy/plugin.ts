@@ -35,6 +35,8 @@ export interface SfuProxyPluginOptions {
 	 * close) instead of staying in it as a ghost.
 	 */
 	pingIntervalMs: number;
+	/** SFU_NODE_STALE_SECONDS in ms: a node silent this long loses its rooms to a live one. Default sfuNodeStaleMs. */
+	sfuNodeStaleMs?: number;
 }
 
 /** Browser messages held while the upstream connection opens. */
@@ -99,10 +101,11 @@ async function resolveNode(
 	redis: ApiRedis,
 	nodeId: string,
 	roomId: string | undefined,
+	staleMs: number | undefined,
 ): Promise<{ signalingUrl: string; nodeId: string; movedFrom?: string } | { close: number; reason: string }> {
 	const room = roomId === undefined ? undefined : await findRoom(redis, roomId);
 	if (room) {
-		const placement = await placeRoom(redis, room.id, room.sfuNode);
+		const placement = await placeRoom(redis, room.id, room.sfuNode, Date.now(), staleMs);
 		if (!placement.node) return { close: 1013, reason: "no media server is available, try again shortly" };
 		return {
 			signalingUrl: placement.node.signalingUrl,
@@ -115,7 +118,10 @@ async function resolveNode(
 	return { signalingUrl: node.signalingUrl, nodeId: node.id };
 }
 
-export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (app, { redis, pingIntervalMs }) => {
+export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
+	app,
+	{ redis, pingIntervalMs, sfuNodeStaleMs },
+) => {
 	const upstreams = new Set<WebSocket>();
 	const pipes = new Set<Pipe>();
 
@@ -230,7 +236,7 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 				if (nodeId.length > maxNodeIdLength) return closeBrowser(4404, "unknown media server");
 				let target: Awaited<ReturnType<typeof resolveNode>>;
 				try {
-					target = await resolveNode(redis, nodeId, roomId);
+					target = await resolveNode(redis, nodeId, roomId, sfuNodeStaleMs);
 				} catch (error) {
 					log.warn({ error: describeError(error) }, "sfu proxy: node lookup failed");
 					return closeBrowser(isStorageUnavailable(error) ? 1013 : 1011, "storage unavailable, try again shortly");
