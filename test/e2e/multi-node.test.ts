@@ -14,7 +14,7 @@
  *   on the other node, see each other's video advancing again and find the
  *   chat as it was; the other node's room is never disturbed.
  *
- * Node staleness is shortened (SFU_NODE_STALE_SECONDS=3, heartbeats every
+ * Node staleness is shortened (SFU_NODE_STALE_SECONDS=4, heartbeats every
  * 0.5 s); nothing here asserts how long anything takes. Namespaces, veths
  * and processes are removed in `after`, also when a test failed, and the
  * file fails if any is left.
@@ -273,7 +273,7 @@ before(async () => {
 			PORT: String(apiPort),
 			HOST: "127.0.0.1",
 			PUBLIC_URL: baseUrl,
-			SFU_NODE_STALE_SECONDS: "3",
+			SFU_NODE_STALE_SECONDS: "4",
 			KNOCK_RATE_LIMIT: "1000",
 			ROOM_CREATE_RATE_LIMIT: "1000",
 			LOG_LEVEL: "warn",

@@ -75,15 +75,28 @@ export async function readNode(redis: ApiRedis, nodeId: string): Promise<SfuNode
  * Compare-and-set of a room's record, keeping its TTL (the SFU manages the
  * room's lifetime; re-placing must neither extend nor shorten it). The whole
  * JSON is compared, not re-encoded in Lua, so fields this code does not know
- * survive byte for byte. Answers the record in place afterwards: ARGV[2] when
- * this call wrote it, the other writer's record when someone changed it first,
- * nil when the room is gone (a re-placement never brings a room back).
- * KEYS: room. ARGV: expected JSON, new JSON.
+ * survive byte for byte. The holder's lease is checked in the same step: if
+ * the node the record names has heartbeated since `staleBefore` (it came back
+ * after we found it stale, and a record that went A→C→A would compare equal),
+ * nothing is written. Answers the record in place afterwards: ARGV[2] when
+ * this call wrote it, the current record otherwise (someone changed it first,
+ * or its node is live), nil when the room is gone (a re-placement never
+ * brings a room back).
+ * KEYS: room, node registry. ARGV: expected JSON, new JSON, node the expected
+ * record names, staleBefore (epoch ms).
  */
 const compareAndSetScript = `
 local current = redis.call('GET', KEYS[1])
 if not current then return false end
 if current ~= ARGV[1] then return current end
+local holder = redis.call('HGET', KEYS[2], ARGV[3])
+if holder then
+  local ok, status = pcall(cjson.decode, holder)
+  if ok and type(status) == 'table' and type(status.heartbeatAt) == 'number'
+    and status.heartbeatAt >= tonumber(ARGV[4]) then
+    return current
+  end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return ARGV[2]
 `;
@@ -137,6 +150,9 @@ export async function placeRoom(
 	const recorded = await readNode(redis, recordedNode);
 	if (recorded && isLive(recorded, now, staleMs)) return { node: recorded };
 
+	// movedFrom only when the room is somewhere else now (it may stay, or come back, on the node found stale).
+	const placed = (node: SfuNodeStatus): Placement =>
+		node.id === recordedNode ? { node } : { node, movedFrom: recordedNode };
 	let json = await redis.get(redisKeys.room(roomId));
 	for (let attempt = 0; attempt < maxPlacementAttempts; attempt++) {
 		const record = parseRecord(json);
@@ -145,19 +161,17 @@ export async function placeRoom(
 			// Moved since the caller read it (or another writer won the set): follow it if that node is live,
 			// even when it is the node first found stale, which may have come back meanwhile.
 			const current = await readNode(redis, record.sfuNode);
-			if (current && isLive(current, now, staleMs)) {
-				return current.id === recordedNode ? { node: current } : { node: current, movedFrom: recordedNode };
-			}
+			if (current && isLive(current, now, staleMs)) return placed(current);
 		}
 		const candidate = await pickLeastLoadedNode(redis, now, staleMs);
 		if (!candidate) return { node: undefined };
 		const replacement = JSON.stringify({ ...record.fields, sfuNode: candidate.id });
 		const result = await redis.eval(compareAndSetScript, {
-			keys: [redisKeys.room(roomId)],
-			arguments: [json, replacement],
+			keys: [redisKeys.room(roomId), redisKeys.sfuNodes],
+			arguments: [json, replacement, record.sfuNode, String(now - staleMs)],
 		});
 		if (typeof result !== "string") return { node: undefined };
-		if (result === replacement) return { node: candidate, movedFrom: recordedNode };
+		if (result === replacement) return placed(candidate);
 		json = result;
 	}
 	return { node: undefined };

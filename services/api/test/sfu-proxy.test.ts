@@ -477,6 +477,48 @@ describe("sfu proxy: the room goes to a live node", { timeout: 60_000 }, () => {
 		assert.equal((await stored(room.id)).sfuNode, "node-c");
 	});
 
+	test("a re-placement does not take a room from a node that came back between its read and its write", async () => {
+		const room = await setup("node-a");
+		// node-a heartbeats again right after our read of the record: its lease holds, the record stays.
+		let revived = false;
+		const racing = new Proxy<ApiRedis>(api.redis, {
+			get(target, property) {
+				if (property === "get") {
+					return async (key: string) => {
+						const value = await target.get(key);
+						if (key === redisKeys.room(room.id) && !revived) {
+							revived = true;
+							// Busier than node-b, so node-b is the pick: only the holder's lease keeps the room.
+							await registerNode(api.redis, { id: "node-a", signalingUrl: `ws://127.0.0.1:${a.port}`, peers: 20 });
+						}
+						return value;
+					};
+				}
+				const value: unknown = Reflect.get(target, property, target);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		const placement = await placeRoom(racing, room.id, "node-a", Date.now());
+		assert.ok(revived);
+		assert.equal(placement.node?.id, "node-a", "stays with the live holder");
+		assert.equal(placement.movedFrom, undefined);
+		assert.deepEqual(await stored(room.id), room, "the record is untouched");
+	});
+
+	test("SFU_NODE_STALE_SECONDS decides staleness: a node silent for longer than it is re-placed", async () => {
+		const room = await setup("node-b");
+		await registerNode(api.redis, {
+			id: "node-b",
+			signalingUrl: `ws://127.0.0.1:${b.port}`,
+			heartbeatAt: Date.now() - 3_000,
+		});
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}` });
+		assert.equal((await placeRoom(api.redis, room.id, "node-b")).node?.id, "node-b", "live under the default 15 s");
+		const placement = await placeRoom(api.redis, room.id, "node-b", Date.now(), 2_000);
+		assert.equal(placement.node?.id, "node-c");
+		assert.equal((await stored(room.id)).sfuNode, "node-c");
+	});
+
 	test("a room that ended meanwhile is not re-created by a re-placement", async () => {
 		const room = await setup("node-a");
 		await api.redis.del(redisKeys.room(room.id));
