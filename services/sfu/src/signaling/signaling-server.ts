@@ -164,11 +164,12 @@ export class SignalingServer {
 		}
 		if (!roomId || roomId !== claims.room) throw new Refusal("wrong-room", "the token is for another room");
 		// A kicked peer's token stays valid cryptographically; the room's revocation set says no.
-		if (await this.#rooms.isRevoked(claims.room, claims.sub)) {
-			throw new Refusal("token-revoked", "you were removed from this room");
-		}
-		// Before opening anything: a room placed on another node lives there.
-		const elsewhere = await this.#placement?.elsewhere(claims.room);
+		// And before opening anything: a room placed on another node lives there. Both asked at once.
+		const [revoked, elsewhere] = await Promise.all([
+			this.#rooms.isRevoked(claims.room, claims.sub),
+			this.#placement?.elsewhere(claims.room),
+		]);
+		if (revoked) throw new Refusal("token-revoked", "you were removed from this room");
 		if (elsewhere !== undefined) {
 			this.#logger.info({ room: claims.room, placedOn: elsewhere }, "the room is placed on another node");
 			throw new Unavailable("the room is placed on another node");
