@@ -527,3 +527,84 @@ describe("sfu proxy: the room goes to a live node", { timeout: 60_000 }, () => {
 		assert.equal(await api.redis.exists(redisKeys.room(room.id)), 0);
 	});
 });
+
+describe("sfu proxy: a connection piped to a node that lost the room is cut", { timeout: 60_000 }, () => {
+	let api: TestApi;
+	let a: Upstream;
+	let b: Upstream;
+	let base: string;
+
+	before(async () => {
+		// Sweeps every second, so the test need not wait long.
+		api = await startTestApi({ SIGNALING_PING_INTERVAL: "1" });
+		a = await startUpstream();
+		b = await startUpstream();
+		await registerNode(api.redis, { id: "node-a", signalingUrl: `ws://127.0.0.1:${a.port}` });
+		await registerNode(api.redis, { id: "node-b", signalingUrl: `ws://127.0.0.1:${b.port}` });
+		await api.app.listen({ port: 0, host: "127.0.0.1" });
+		const address = api.app.server.address();
+		assert.ok(address && typeof address === "object");
+		base = `ws://127.0.0.1:${address.port}`;
+	});
+	after(async () => {
+		await api?.close();
+		for (const upstream of [a, b]) {
+			for (const client of upstream?.server.clients ?? []) client.terminate();
+			upstream?.server.close();
+		}
+	});
+
+	async function roomOn(node: string): Promise<StoredRoom> {
+		const room: StoredRoom = {
+			id: newRoomId(),
+			mode: "video",
+			hostName: "Ana",
+			createdAt: Date.now(),
+			sfuNode: node,
+			hostPeerId: "host-peer-1",
+		};
+		await api.redis.set(redisKeys.room(room.id), JSON.stringify(room), { EX: 600 });
+		return room;
+	}
+
+	test("the room placed on another node: the old pipe closes 1012 (not final), the reconnect goes to the new node, other rooms' pipes stay", async () => {
+		const moving = await roomOn("node-a");
+		const staying = await roomOn("node-a");
+		const first = new WebSocket(`${base}/sfu/node-a?roomId=${moving.id}&token=t1`, "protoo");
+		const firstSeen = watch(first);
+		const other = new WebSocket(`${base}/sfu/node-a?roomId=${staying.id}&token=t2`, "protoo");
+		const otherSeen = watch(other);
+		await Promise.all([once(first, "open"), once(other, "open")]);
+		first.send("hi");
+		other.send("hi");
+		assert.equal(await firstSeen.next(), "echo:hi");
+		assert.equal(await otherSeen.next(), "echo:hi");
+
+		// Another API instance re-placed the room while node-a was stale; node-a is back and still holds the pipe.
+		await api.redis.set(redisKeys.room(moving.id), JSON.stringify({ ...moving, sfuNode: "node-b" }), {
+			KEEPTTL: true,
+		});
+		assert.deepEqual(await firstSeen.closed, {
+			code: 1012,
+			reason: "the room moved to another media server, reconnect",
+		});
+
+		const again = new WebSocket(`${base}/sfu/node-a?roomId=${moving.id}&token=t3`, "protoo");
+		const againSeen = watch(again);
+		await once(again, "open");
+		again.send("back");
+		assert.equal(await againSeen.next(), "echo:back");
+		assert.ok(
+			b.connections.some((c) => c.url.includes("token=t3")),
+			"the reconnect is piped to node-b",
+		);
+
+		// The other room's pipe outlived a few more sweeps.
+		await new Promise((resolve) => setTimeout(resolve, 2_500));
+		assert.equal(other.readyState, WebSocket.OPEN);
+		other.send("still");
+		assert.equal(await otherSeen.next(), "echo:still");
+		for (const socket of [again, other]) socket.close(1000);
+		await Promise.all([againSeen.closed, otherSeen.closed]);
+	});
+});
