@@ -20,7 +20,7 @@
  * file fails if any is left.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
@@ -41,6 +41,7 @@ import {
 import { launchChromium, newParticipant } from "@mindmeet/testing/browser";
 import { openChat, sendChat, waitForChatMessage } from "@mindmeet/testing/chat";
 import { mediasoupWorkerPids } from "@mindmeet/testing/faults";
+import { answerKnock, knock, tile } from "@mindmeet/testing/flows";
 import {
 	freeSubnet,
 	linkExists,
@@ -184,6 +185,39 @@ async function joinHeadless(roomId: string, token: string): Promise<{ peer: Sign
 	return { peer, answer: await peer.join() };
 }
 
+let redisPortNumber = 0;
+
+/**
+ * Cut the node off from Redis and from nothing else: nftables rules inside
+ * its own namespace drop its packets to and from Redis's port (they go with
+ * the namespace if the test dies first). Returns the undo.
+ */
+function cutFromRedis(host: TestHost): () => void {
+	const table = "mm_cut_redis";
+	const run = (args: string[], input?: string) =>
+		execFileSync("ip", ["netns", "exec", host.namespace, "nft", ...args], {
+			stdio: ["pipe", "ignore", "pipe"],
+			...(input === undefined ? {} : { input }),
+		});
+	run(
+		["-f", "-"],
+		[
+			`table inet ${table} {`,
+			"  chain output {",
+			"    type filter hook output priority 0; policy accept;",
+			`    tcp dport ${redisPortNumber} drop`,
+			"  }",
+			"  chain input {",
+			"    type filter hook input priority 0; policy accept;",
+			`    tcp sport ${redisPortNumber} drop`,
+			"  }",
+			"}",
+			"",
+		].join("\n"),
+	);
+	return () => run(["delete", "table", "inet", table]);
+}
+
 let redisUrlFor: (host: TestHost) => string = () => {
 	throw new Error("Redis is not started");
 };
@@ -254,6 +288,7 @@ before(async () => {
 	});
 
 	redisUrlFor = (host) => `redis://${host.hostAddress}:${redisPort}`;
+	redisPortNumber = redisPort;
 	for (const [index, host] of hosts.entries()) {
 		const id = `node-${"ab"[index]}`;
 		nodes.push({ id, host, port: signalingPort, process: startNode(id, host) });
@@ -274,6 +309,8 @@ before(async () => {
 			HOST: "127.0.0.1",
 			PUBLIC_URL: baseUrl,
 			SFU_NODE_STALE_SECONDS: "4",
+			// The proxy checks its pipes' placement on each sweep: a short one, so a moved room's pipes are cut soon.
+			SIGNALING_PING_INTERVAL: "2",
 			KNOCK_RATE_LIMIT: "1000",
 			ROOM_CREATE_RATE_LIMIT: "1000",
 			LOG_LEVEL: "warn",
@@ -524,3 +561,58 @@ function upgradeStatus(url: URL): Promise<number> {
 		req.end();
 	});
 }
+
+test("a node cut off from Redis (alive, still reachable): its room moves to the other node with everyone in it, newcomer included, and it gives the room up once back", {
+	timeout: 180_000,
+}, async () => {
+	browser ??= await launchChromium([]);
+	const person = async () => {
+		const { context, page } = await newParticipant(browser as Browser, {});
+		context.setDefaultTimeout(60_000);
+		contexts.push(context);
+		return page;
+	};
+	const host = await person();
+	const guest = await person();
+	const link = await startCall(host, "Rui", guest, "Sara", baseUrl);
+	const roomId = roomIdOf(link);
+	const cutOff = nodeById(await roomNode(roomId));
+	const other = nodes.find((node) => node !== cutOff);
+	assert.ok(other);
+
+	const restore = cutFromRedis(cutOff.host);
+	try {
+		// Its heartbeat goes stale while it keeps serving the call.
+		await waitFor(`${cutOff.id}'s heartbeat goes stale`, async () => {
+			const status = await registered(cutOff.id);
+			return status !== undefined && status.heartbeatAt < Date.now() - 5_000;
+		});
+		// A newcomer is placed on the live node, and the proxy moves the two already in the call there too.
+		const newcomer = await person();
+		await knock(newcomer, link, "Tomás");
+		await answerKnock(host, "Tomás", "admit");
+		await tile(newcomer, "Rui").waitFor();
+		for (const [page, others] of [
+			[host, ["Sara", "Tomás"]],
+			[guest, ["Rui", "Tomás"]],
+			[newcomer, ["Rui", "Sara"]],
+		] as const) {
+			await Promise.all(others.map((name) => remoteVideoAdvancing(page, name)));
+		}
+		await oneTileEach(host, ["Rui", "Sara", "Tomás"]);
+		await oneTileEach(newcomer, ["Rui", "Sara", "Tomás"]);
+		assert.equal(await roomNode(roomId), other.id, "the record names the live node");
+		assert.deepEqual(await health(other), { ok: true, node: other.id, rooms: 1, peers: 3 });
+		assert.equal((await health(cutOff)).peers, 0, "nobody is left on the cut-off node");
+	} finally {
+		restore();
+	}
+	// Back in touch with Redis, the node holds nothing of the room and the record stays where it is.
+	await waitFor(`${cutOff.id} heartbeats again`, async () => {
+		const status = await registered(cutOff.id);
+		return status !== undefined && status.heartbeatAt > Date.now() - 2_000;
+	});
+	await waitFor(`${cutOff.id} holds no room`, async () => (await health(cutOff)).rooms === 0);
+	assert.equal(await roomNode(roomId), other.id);
+	await Promise.all([remoteVideoAdvancing(host, "Sara"), remoteVideoAdvancing(guest, "Rui")]);
+});
