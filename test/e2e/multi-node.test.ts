@@ -12,12 +12,18 @@
  *   chose.
  * - A node SIGKILLed: its rooms' people reconnect by themselves, are placed
  *   on the other node, see each other's video advancing again and find the
- *   chat as it was; the other node's room is never disturbed.
+ *   chat as it was; the other node's room is never disturbed. Back with
+ *   the same id, the old node refuses the moved room (503) and takes the
+ *   next new one.
+ * - A node cut off from Redis alone (alive, reachable by the API): its
+ *   heartbeat goes stale, a newcomer's join moves the room to the other
+ *   node, and the proxy moves the people still piped to the old node there
+ *   too; back in touch, the old node holds nothing of the room.
  *
  * Node staleness is shortened (SFU_NODE_STALE_SECONDS=4, heartbeats every
- * 0.5 s); nothing here asserts how long anything takes. Namespaces, veths
- * and processes are removed in `after`, also when a test failed, and the
- * file fails if any is left.
+ * 0.5 s, the proxy's sweep every 2 s); nothing here asserts how long
+ * anything takes. Namespaces, veths and processes are removed in `after`,
+ * also when a test failed, and the file fails if any is left.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
