@@ -1,19 +1,134 @@
 /**
- * A non-loopback address of the test's own (issue 12, ENVIRONMENT.md
- * "Network faults"): a network namespace and a veth pair whose root-side end
- * carries 10.223.x.y/30. Firefox gathers ICE candidates on it (it never uses
- * loopback), and the test stack's SFU listens and announces on it too, so a
- * same-machine Firefox gets media without the machine's own external
- * interface being involved. Needs root.
+ * Hosts of their own for tests (ENVIRONMENT.md, "Network faults and several
+ * hosts"): a network namespace joined to the root namespace by a veth pair,
+ * each end with an address in a private /30 chosen by the test. A process
+ * started with `ip netns exec` in it listens on its own address, which the
+ * root namespace (the API, Chromium) reaches over the veth and which reaches
+ * back to the host side's address (Redis).
  *
- * Removed by remove(), when the process exits, and — if a run was SIGKILLed
- * — by the next run of this helper on the machine (the names carry the pid).
+ * Everything made here is removed by remove(), by removeAllHosts() and, as a
+ * last resort, when the process exits: deleting the namespace deletes its
+ * end of the veth, and deleting either end deletes the pair.
  */
 import { execFileSync } from "node:child_process";
-import { randomInt } from "node:crypto";
+import { randomBytes } from "node:crypto";
 
+export interface TestHost {
+	/** The namespace's name (for `ip netns exec`). */
+	readonly namespace: string;
+	/** The namespace's address (its end of the veth). */
+	readonly address: string;
+	/** The root namespace's address on the same link (the host side of the veth). */
+	readonly hostAddress: string;
+	/** The root namespace's end of the veth. */
+	readonly link: string;
+	/** Run `command` inside the namespace: the argv to spawn. */
+	exec(command: string, args: readonly string[]): { command: string; args: string[] };
+	remove(): void;
+}
+
+const made = new Set<TestHost>();
+
+function ip(...args: string[]): string {
+	return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Best effort: a step that fails because the thing is already gone is fine. */
+function quietly(...args: string[]): void {
+	try {
+		ip(...args);
+	} catch {
+		// already gone
+	}
+}
+
+/**
+ * A /24 in 10.213.0.0/16 that no interface of the root namespace uses yet
+ * (other tests on this machine may have made hosts of their own): 64 /30s.
+ */
+export function freeSubnet(): string {
+	const used = ip("-4", "-o", "addr", "show");
+	for (let attempt = 0; attempt < 50; attempt++) {
+		const third = 1 + Math.floor(Math.random() * 254);
+		const prefix = `10.213.${third}.`;
+		if (!used.includes(` ${prefix}`)) return prefix;
+	}
+	throw new Error("no free /24 in 10.213.0.0/16 for the test's hosts");
+}
+
+/**
+ * Make a namespace on the /30 `prefix` + `4 * index` (host side .1, namespace
+ * side .2 of that /30). Throws, leaving nothing behind, when it cannot.
+ */
+export function makeHost(prefix: string, index: number): TestHost {
+	const tag = randomBytes(3).toString("hex");
+	// Interface names are at most 15 characters.
+	const namespace = `mm-${tag}-${index}`;
+	const hostSide = `mm${tag}h${index}`;
+	const nsSide = `mm${tag}n${index}`;
+	const base = index * 4;
+	const hostAddress = `${prefix}${base + 1}`;
+	const address = `${prefix}${base + 2}`;
+	const host: TestHost = {
+		namespace,
+		address,
+		hostAddress,
+		link: hostSide,
+		exec: (command, args) => ({ command: "ip", args: ["netns", "exec", namespace, command, ...args] }),
+		remove() {
+			made.delete(host);
+			quietly("link", "del", hostSide);
+			quietly("netns", "del", namespace);
+		},
+	};
+	made.add(host);
+	try {
+		ip("netns", "add", namespace);
+		ip("link", "add", hostSide, "type", "veth", "peer", "name", nsSide);
+		ip("link", "set", nsSide, "netns", namespace);
+		ip("addr", "add", `${hostAddress}/30`, "dev", hostSide);
+		ip("link", "set", hostSide, "up");
+		ip("-n", namespace, "addr", "add", `${address}/30`, "dev", nsSide);
+		ip("-n", namespace, "link", "set", nsSide, "up");
+		ip("-n", namespace, "link", "set", "lo", "up");
+	} catch (error) {
+		host.remove();
+		throw new Error(`could not make the test host ${namespace}: ${(error as Error).message}`);
+	}
+	return host;
+}
+
+/** Remove every namespace and veth this process made (idempotent). */
+export function removeAllHosts(): void {
+	for (const host of [...made]) host.remove();
+}
+
+/** Whether a namespace of that name exists. */
+export function namespaceExists(namespace: string): boolean {
+	return ip("netns", "list")
+		.split("\n")
+		.some((line) => line.split(" ")[0] === namespace);
+}
+
+/** Whether an interface of that name exists in the root namespace. */
+export function linkExists(name: string): boolean {
+	try {
+		ip("link", "show", name);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * A non-loopback address of the test's own in the root namespace: the host
+ * side of one such veth. Firefox gathers ICE candidates on it (it never uses
+ * loopback), and a test stack's SFU listens and announces on it too, so a
+ * same-machine Firefox gets media without the machine's own external
+ * interface being involved (issue 12).
+ */
 export interface TestAddress {
-	/** The root-namespace address, e.g. 10.223.17.1: the SFU listens here and Firefox gathers here. */
+	/** The root-namespace address: the SFU listens here and Firefox gathers here. */
 	readonly address: string;
 	/** The root-namespace interface carrying it. */
 	readonly interfaceName: string;
@@ -23,102 +138,14 @@ export interface TestAddress {
 	remove(): void;
 }
 
-const namespacePrefix = "mindmeet-test-";
-
-function ip(...args: string[]): string {
-	try {
-		return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-	} catch (error) {
-		const stderr = (error as { stderr?: string }).stderr?.trim();
-		throw new Error(`ip ${args.join(" ")} failed${stderr ? `: ${stderr}` : ""} (this needs root and iproute2)`);
-	}
-}
-
-function quietly(...args: string[]): void {
-	try {
-		execFileSync("ip", args, { stdio: "ignore" });
-	} catch {
-		// already gone
-	}
-}
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return (error as NodeJS.ErrnoException).code === "EPERM";
-	}
-}
-
-const rootEnd = (pid: number, index: number) => `mmt${pid}-${index}`;
-
-/** Namespaces (and their veth) left by runs of this helper whose process is gone. */
-function removeLeftovers(): void {
-	for (const line of ip("netns", "list").split("\n")) {
-		const match = new RegExp(`^${namespacePrefix}(\\d+)-(\\d+)\\b`).exec(line.trim());
-		if (!match) continue;
-		const pid = Number(match[1]);
-		if (alive(pid)) continue;
-		quietly("link", "del", rootEnd(pid, Number(match[2])));
-		quietly("netns", "del", `${namespacePrefix}${match[1]}-${match[2]}`);
-	}
-}
-
-let created = 0;
-const live = new Set<TestAddress>();
-let exitHookInstalled = false;
-
-/** Create the namespace, the veth pair and the address; both ends are up when it returns. */
 export function createTestAddress(): TestAddress {
-	removeLeftovers();
-	if (!exitHookInstalled) {
-		exitHookInstalled = true;
-		process.once("exit", () => {
-			for (const address of live) address.remove();
-		});
-	}
-	const index = created++;
-	const namespace = `${namespacePrefix}${process.pid}-${index}`;
-	const interfaceName = rootEnd(process.pid, index);
-	const peerName = `mmp${process.pid}-${index}`;
-	// A /30 in 10.223/16 that no interface here carries yet (other runs may hold some).
-	const taken = ip("-o", "-4", "addr", "show");
-	let subnet = -1;
-	for (let attempt = 0; attempt < 100 && subnet < 0; attempt++) {
-		const candidate = randomInt(0, 16_384) * 4;
-		const third = Math.floor(candidate / 256);
-		if (!taken.includes(`10.223.${third}.${(candidate % 256) + 1}/`)) subnet = candidate;
-	}
-	if (subnet < 0) throw new Error("no free /30 found in 10.223.0.0/16");
-	const prefix = `10.223.${Math.floor(subnet / 256)}.`;
-	const address = `${prefix}${(subnet % 256) + 1}`;
-	const peerAddress = `${prefix}${(subnet % 256) + 2}`;
-
-	let removed = false;
-	const result: TestAddress = {
-		address,
-		interfaceName,
-		namespace,
-		remove() {
-			if (removed) return;
-			removed = true;
-			live.delete(result);
-			quietly("link", "del", interfaceName);
-			quietly("netns", "del", namespace);
-		},
+	const host = makeHost(freeSubnet(), 0);
+	return {
+		address: host.hostAddress,
+		interfaceName: host.link,
+		namespace: host.namespace,
+		remove: () => host.remove(),
 	};
-	live.add(result);
-	try {
-		ip("netns", "add", namespace);
-		ip("link", "add", interfaceName, "type", "veth", "peer", "name", peerName, "netns", namespace);
-		ip("addr", "add", `${address}/30`, "dev", interfaceName);
-		ip("-n", namespace, "addr", "add", `${peerAddress}/30`, "dev", peerName);
-		ip("-n", namespace, "link", "set", peerName, "up");
-		ip("link", "set", interfaceName, "up");
-	} catch (error) {
-		result.remove();
-		throw error;
-	}
-	return result;
 }
+
+process.once("exit", removeAllHosts);

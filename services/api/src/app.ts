@@ -159,6 +159,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 		hostTokenTtl: config.hostTokenTtl,
 		roomTtl: config.roomTtl,
 		metrics,
+		sfuNodeStaleMs: config.sfuNodeStaleMs,
 	});
 	await app.register(lobbyPlugin, {
 		redis,
@@ -182,7 +183,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 	});
 	await app.register(icePlugin, { auth, turn: config.turn });
 	await app.register(adminPlugin, { redis, adminToken: config.adminToken });
-	await app.register(sfuProxyPlugin, { redis, pingIntervalMs: config.signalingPingInterval * 1000 });
+	await app.register(sfuProxyPlugin, {
+		redis,
+		pingIntervalMs: config.signalingPingInterval * 1000,
+		sfuNodeStaleMs: config.sfuNodeStaleMs,
+	});
 	await app.register(openApiPlugin);
 	await app.register(webPlugin, { webDist: config.webDist });
 

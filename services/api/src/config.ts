@@ -23,6 +23,8 @@
  *   SIGNALING_PING_INTERVAL=15  seconds between pings of each proxied signaling socket (/sfu/:nodeId);
  *                           one that misses a ping is cut (at most about twice this after its network
  *                           vanished), so the SFU drops the peer instead of keeping a ghost in the call
+ *   SFU_NODE_STALE_SECONDS=15  an SFU node silent this long is gone: no new rooms there, and its rooms move
+ *                           to a live node as their people reconnect (at least 3 of the nodes' heartbeats)
  *   TOKEN_RENEWALS_PER_MINUTE=10  token renewals (POST /api/rooms/:roomId/token) one peer may make per
  *                           minute, per API instance; clients renew at half a token's life, plus reconnects
  *   ROOM_CREATION=open      who may create rooms: open (anyone; rate-limited per address), password (one
@@ -37,7 +39,7 @@
  *   NODE_ENV=development
  */
 import { resolve } from "node:path";
-import { type RoomCreationMode, roomMaxPeersDefault, roomMaxPeersRange } from "@mindmeet/protocol";
+import { type RoomCreationMode, roomMaxPeersDefault, roomMaxPeersRange, sfuNodeStaleMs } from "@mindmeet/protocol";
 
 /** Everything the API reads from its environment, parsed and checked once at start. */
 export interface ApiConfig {
@@ -88,6 +90,14 @@ export interface ApiConfig {
 	 * in the call) would linger until TCP gives up, many minutes later.
 	 */
 	signalingPingInterval: number;
+	/**
+	 * SFU_NODE_STALE_SECONDS (default 15, the protocol's sfuNodeStaleMs): an
+	 * SFU node whose heartbeat is older than this is treated as gone: no new
+	 * room goes there, and its rooms are placed on a live node as their people
+	 * reconnect. Keep it at least three of the nodes' SFU_HEARTBEAT_SECONDS, or
+	 * a busy node loses its rooms. Held in milliseconds. Tests shorten it.
+	 */
+	sfuNodeStaleMs: number;
 	/**
 	 * Token renewals one peer may make per minute (per API instance). A client
 	 * renews at half its token's life and after reconnects, so a handful is
@@ -274,6 +284,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 		adminToken: adminToken(env, nodeEnv === "production"),
 		turn: turn(env),
 		signalingPingInterval: integer(env, "SIGNALING_PING_INTERVAL", 15, 1, 3_600),
+		sfuNodeStaleMs: integer(env, "SFU_NODE_STALE_SECONDS", sfuNodeStaleMs / 1000, 1, 3_600) * 1000,
 		tokenRenewalsPerMinute: integer(env, "TOKEN_RENEWALS_PER_MINUTE", 10, 1, 100_000),
 		roomCreation: roomCreation(env),
 		roomCreateRateLimit: integer(env, "ROOM_CREATE_RATE_LIMIT", 20, 1, 100_000),

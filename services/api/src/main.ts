@@ -3,7 +3,7 @@
  * Reads PORT, HOST, REDIS_URL (required), PUBLIC_URL, WEB_DIST, GUEST_TOKEN_TTL,
  * HOST_TOKEN_TTL, ROOM_TTL, KNOCK_TIMEOUT, KNOCK_RATE_LIMIT, TRUST_PROXY,
  * ADMIN_TOKEN (required when NODE_ENV=production), TURN_URLS, TURN_SECRET,
- * SIGNALING_PING_INTERVAL, TOKEN_RENEWALS_PER_MINUTE, LOG_LEVEL, NODE_ENV — defaults and meaning in config.ts.
+ * SIGNALING_PING_INTERVAL, SFU_NODE_STALE_SECONDS, TOKEN_RENEWALS_PER_MINUTE, LOG_LEVEL, NODE_ENV — defaults and meaning in config.ts.
  */
 import { pino } from "pino";
 import { buildApi } from "./app.ts";

@@ -11,19 +11,26 @@ export function parseNodeStatus(json: string | null | undefined): SfuNodeStatus 
 	return parseRecord(SfuNodeStatus, json);
 }
 
-/** True when the node's heartbeat is recent enough to send anyone there. */
-export function isLive(node: SfuNodeStatus, now: number): boolean {
-	return node.heartbeatAt >= now - sfuNodeStaleMs;
+/**
+ * True when the node's heartbeat is recent enough to send anyone there.
+ * `staleMs`: the API's SFU_NODE_STALE_SECONDS (default sfuNodeStaleMs).
+ */
+export function isLive(node: SfuNodeStatus, now: number, staleMs = sfuNodeStaleMs): boolean {
+	return node.heartbeatAt >= now - staleMs;
 }
 
 /** The least-loaded live node (fewest peers, then fewest rooms), or undefined when none is live. */
-export async function pickLeastLoadedNode(redis: ApiRedis, now = Date.now()): Promise<SfuNodeStatus | undefined> {
+export async function pickLeastLoadedNode(
+	redis: ApiRedis,
+	now = Date.now(),
+	staleMs = sfuNodeStaleMs,
+): Promise<SfuNodeStatus | undefined> {
 	const entries = await redis.hGetAll(redisKeys.sfuNodes);
 	let best: SfuNodeStatus | undefined;
 	for (const [field, json] of Object.entries(entries)) {
 		const node = parseNodeStatus(json);
 		// The hash field is the node id; an entry that disagrees with its own field is malformed.
-		if (!node || node.id !== field || !isLive(node, now)) continue;
+		if (!node || node.id !== field || !isLive(node, now, staleMs)) continue;
 		if (!best || node.peers < best.peers || (node.peers === best.peers && node.rooms < best.rooms)) best = node;
 	}
 	return best;
@@ -75,15 +82,28 @@ export async function readNode(redis: ApiRedis, nodeId: string): Promise<SfuNode
  * Compare-and-set of a room's record, keeping its TTL (the SFU manages the
  * room's lifetime; re-placing must neither extend nor shorten it). The whole
  * JSON is compared, not re-encoded in Lua, so fields this code does not know
- * survive byte for byte. Answers the record in place afterwards: ARGV[2] when
- * this call wrote it, the other writer's record when someone changed it first,
- * nil when the room is gone (a re-placement never brings a room back).
- * KEYS: room. ARGV: expected JSON, new JSON.
+ * survive byte for byte. The holder's lease is checked in the same step: if
+ * the node the record names has heartbeated since `staleBefore` (it came back
+ * after we found it stale, and a record that went A→C→A would compare equal),
+ * nothing is written. Answers the record in place afterwards: ARGV[2] when
+ * this call wrote it, the current record otherwise (someone changed it first,
+ * or its node is live), nil when the room is gone (a re-placement never
+ * brings a room back).
+ * KEYS: room, node registry. ARGV: expected JSON, new JSON, node the expected
+ * record names, staleBefore (epoch ms).
  */
 const compareAndSetScript = `
 local current = redis.call('GET', KEYS[1])
 if not current then return false end
 if current ~= ARGV[1] then return current end
+local holder = redis.call('HGET', KEYS[2], ARGV[3])
+if holder then
+  local ok, status = pcall(cjson.decode, holder)
+  if ok and type(status) == 'table' and type(status.heartbeatAt) == 'number'
+    and status.heartbeatAt >= tonumber(ARGV[4]) then
+    return current
+  end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return ARGV[2]
 `;
@@ -104,35 +124,47 @@ const maxPlacementAttempts = 3;
  * room's people to the same place: an instance that loses the race follows
  * the winner. `{ node: undefined }` when no node is live (try again later) or
  * the room is gone.
+ *
+ * The record's `sfuNode` is the room's lock, held by that node for as long as
+ * its heartbeat is recent (a lease): only this compare-and-set takes it over,
+ * and only from a stale holder. A caller acting on a record read a moment
+ * earlier may still be sent to a node that just lost the room; that node's
+ * door refuses a room its record does not name (services/sfu/src/placement),
+ * so the client retries through here and lands where the room is.
  */
 export async function placeRoom(
 	redis: ApiRedis,
 	roomId: string,
 	recordedNode: string,
 	now = Date.now(),
+	staleMs = sfuNodeStaleMs,
 ): Promise<Placement> {
 	const recorded = await readNode(redis, recordedNode);
-	if (recorded && isLive(recorded, now)) return { node: recorded };
+	if (recorded && isLive(recorded, now, staleMs)) return { node: recorded };
 
+	// movedFrom only when the room is somewhere else now (it may stay, or come back, on the node found stale).
+	const placed = (node: SfuNodeStatus): Placement =>
+		node.id === recordedNode ? { node } : { node, movedFrom: recordedNode };
 	let json = await redis.get(redisKeys.room(roomId));
 	for (let attempt = 0; attempt < maxPlacementAttempts; attempt++) {
 		// Unknown fields are kept by parseRecord and written back with the record.
 		const record = parseRecord(StoredRoom, json);
 		if (!json || !record) return { node: undefined };
-		if (record.sfuNode !== recordedNode) {
-			// Moved since the caller read it: follow it if that node is live.
+		if (attempt > 0 || record.sfuNode !== recordedNode) {
+			// Moved since the caller read it (or another writer won the set): follow it if that node is live,
+			// even when it is the node first found stale, which may have come back meanwhile.
 			const current = await readNode(redis, record.sfuNode);
-			if (current && isLive(current, now)) return { node: current, movedFrom: recordedNode };
+			if (current && isLive(current, now, staleMs)) return placed(current);
 		}
-		const candidate = await pickLeastLoadedNode(redis, now);
+		const candidate = await pickLeastLoadedNode(redis, now, staleMs);
 		if (!candidate) return { node: undefined };
 		const replacement = JSON.stringify({ ...record, sfuNode: candidate.id });
 		const result = await redis.eval(compareAndSetScript, {
-			keys: [redisKeys.room(roomId)],
-			arguments: [json, replacement],
+			keys: [redisKeys.room(roomId), redisKeys.sfuNodes],
+			arguments: [json, replacement, record.sfuNode, String(now - staleMs)],
 		});
 		if (typeof result !== "string") return { node: undefined };
-		if (result === replacement) return { node: candidate, movedFrom: recordedNode };
+		if (result === replacement) return placed(candidate);
 		json = result;
 	}
 	return { node: undefined };

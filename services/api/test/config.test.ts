@@ -23,6 +23,7 @@ describe("loadApiConfig", () => {
 		assert.equal(config.adminToken, undefined);
 		assert.equal(config.turn, undefined);
 		assert.equal(config.signalingPingInterval, 15);
+		assert.equal(config.sfuNodeStaleMs, 15_000);
 		assert.equal(config.tokenRenewalsPerMinute, 10);
 		assert.equal(config.logLevel, "info");
 	});
@@ -36,6 +37,13 @@ describe("loadApiConfig", () => {
 		}
 		for (const bad of ["0", "ten", "100001"]) {
 			assert.throws(() => loadApiConfig({ ...redis, TOKEN_RENEWALS_PER_MINUTE: bad }), /TOKEN_RENEWALS_PER_MINUTE/);
+		}
+	});
+
+	test("SFU node staleness: whole seconds in range, held in ms, named when wrong", () => {
+		assert.equal(loadApiConfig({ ...redis, SFU_NODE_STALE_SECONDS: "3" }).sfuNodeStaleMs, 3_000);
+		for (const bad of ["0", "-2", "2.5", "soon", "3601"]) {
+			assert.throws(() => loadApiConfig({ ...redis, SFU_NODE_STALE_SECONDS: bad }), /SFU_NODE_STALE_SECONDS/);
 		}
 	});
 

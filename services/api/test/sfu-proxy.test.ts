@@ -477,11 +477,134 @@ describe("sfu proxy: the room goes to a live node", { timeout: 60_000 }, () => {
 		assert.equal((await stored(room.id)).sfuNode, "node-c");
 	});
 
+	test("a re-placement does not take a room from a node that came back between its read and its write", async () => {
+		const room = await setup("node-a");
+		// node-a heartbeats again right after our read of the record: its lease holds, the record stays.
+		let revived = false;
+		const racing = new Proxy<ApiRedis>(api.redis, {
+			get(target, property) {
+				if (property === "get") {
+					return async (key: string) => {
+						const value = await target.get(key);
+						if (key === redisKeys.room(room.id) && !revived) {
+							revived = true;
+							// Busier than node-b, so node-b is the pick: only the holder's lease keeps the room.
+							await registerNode(api.redis, { id: "node-a", signalingUrl: `ws://127.0.0.1:${a.port}`, peers: 20 });
+						}
+						return value;
+					};
+				}
+				const value: unknown = Reflect.get(target, property, target);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		const placement = await placeRoom(racing, room.id, "node-a", Date.now());
+		assert.ok(revived);
+		assert.equal(placement.node?.id, "node-a", "stays with the live holder");
+		assert.equal(placement.movedFrom, undefined);
+		assert.deepEqual(await stored(room.id), room, "the record is untouched");
+	});
+
+	test("SFU_NODE_STALE_SECONDS decides staleness: a node silent for longer than it is re-placed", async () => {
+		const room = await setup("node-b");
+		await registerNode(api.redis, {
+			id: "node-b",
+			signalingUrl: `ws://127.0.0.1:${b.port}`,
+			heartbeatAt: Date.now() - 3_000,
+		});
+		await registerNode(api.redis, { id: "node-c", signalingUrl: `ws://127.0.0.1:${b.port}` });
+		assert.equal((await placeRoom(api.redis, room.id, "node-b")).node?.id, "node-b", "live under the default 15 s");
+		const placement = await placeRoom(api.redis, room.id, "node-b", Date.now(), 2_000);
+		assert.equal(placement.node?.id, "node-c");
+		assert.equal((await stored(room.id)).sfuNode, "node-c");
+	});
+
 	test("a room that ended meanwhile is not re-created by a re-placement", async () => {
 		const room = await setup("node-a");
 		await api.redis.del(redisKeys.room(room.id));
 		const placement = await placeRoom(api.redis, room.id, "node-a");
 		assert.equal(placement.node, undefined);
 		assert.equal(await api.redis.exists(redisKeys.room(room.id)), 0);
+	});
+});
+
+describe("sfu proxy: a connection piped to a node that lost the room is cut", { timeout: 60_000 }, () => {
+	let api: TestApi;
+	let a: Upstream;
+	let b: Upstream;
+	let base: string;
+
+	before(async () => {
+		// Sweeps every second, so the test need not wait long.
+		api = await startTestApi({ SIGNALING_PING_INTERVAL: "1" });
+		a = await startUpstream();
+		b = await startUpstream();
+		await registerNode(api.redis, { id: "node-a", signalingUrl: `ws://127.0.0.1:${a.port}` });
+		await registerNode(api.redis, { id: "node-b", signalingUrl: `ws://127.0.0.1:${b.port}` });
+		await api.app.listen({ port: 0, host: "127.0.0.1" });
+		const address = api.app.server.address();
+		assert.ok(address && typeof address === "object");
+		base = `ws://127.0.0.1:${address.port}`;
+	});
+	after(async () => {
+		await api?.close();
+		for (const upstream of [a, b]) {
+			for (const client of upstream?.server.clients ?? []) client.terminate();
+			upstream?.server.close();
+		}
+	});
+
+	async function roomOn(node: string): Promise<StoredRoom> {
+		const room: StoredRoom = {
+			id: newRoomId(),
+			mode: "video",
+			hostName: "Ana",
+			createdAt: Date.now(),
+			sfuNode: node,
+			hostPeerId: "host-peer-1",
+		};
+		await api.redis.set(redisKeys.room(room.id), JSON.stringify(room), { EX: 600 });
+		return room;
+	}
+
+	test("the room placed on another node: the old pipe closes 1012 (not final), the reconnect goes to the new node, other rooms' pipes stay", async () => {
+		const moving = await roomOn("node-a");
+		const staying = await roomOn("node-a");
+		const first = new WebSocket(`${base}/sfu/node-a?roomId=${moving.id}&token=t1`, "protoo");
+		const firstSeen = watch(first);
+		const other = new WebSocket(`${base}/sfu/node-a?roomId=${staying.id}&token=t2`, "protoo");
+		const otherSeen = watch(other);
+		await Promise.all([once(first, "open"), once(other, "open")]);
+		first.send("hi");
+		other.send("hi");
+		assert.equal(await firstSeen.next(), "echo:hi");
+		assert.equal(await otherSeen.next(), "echo:hi");
+
+		// Another API instance re-placed the room while node-a was stale; node-a is back and still holds the pipe.
+		await api.redis.set(redisKeys.room(moving.id), JSON.stringify({ ...moving, sfuNode: "node-b" }), {
+			KEEPTTL: true,
+		});
+		assert.deepEqual(await firstSeen.closed, {
+			code: 1012,
+			reason: "the room moved to another media server, reconnect",
+		});
+
+		const again = new WebSocket(`${base}/sfu/node-a?roomId=${moving.id}&token=t3`, "protoo");
+		const againSeen = watch(again);
+		await once(again, "open");
+		again.send("back");
+		assert.equal(await againSeen.next(), "echo:back");
+		assert.ok(
+			b.connections.some((c) => c.url.includes("token=t3")),
+			"the reconnect is piped to node-b",
+		);
+
+		// The other room's pipe outlived a few more sweeps.
+		await new Promise((resolve) => setTimeout(resolve, 2_500));
+		assert.equal(other.readyState, WebSocket.OPEN);
+		other.send("still");
+		assert.equal(await otherSeen.next(), "echo:still");
+		for (const socket of [again, other]) socket.close(1000);
+		await Promise.all([againSeen.closed, otherSeen.closed]);
 	});
 });

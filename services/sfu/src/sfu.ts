@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { type CommandConnection, CommandListener } from "./commands/command-listener.ts";
 import type { SfuConfig } from "./config.ts";
 import { SfuMetrics } from "./metrics/sfu-metrics.ts";
+import { RoomPlacement } from "./placement/room-placement.ts";
 import { NodeRegistry, type NodeRegistryStore } from "./registry/node-registry.ts";
 import { RoomRegistry, type RoomStore } from "./rooms/room-registry.ts";
 import { SignalingServer } from "./signaling/signaling-server.ts";
@@ -137,6 +138,7 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		}
 		json(response, 404, { statusCode: 404, error: "Not Found", message: "not found" });
 	});
+	const placement = new RoomPlacement({ store: redis, nodeId: config.nodeId, logger });
 	const signaling = new SignalingServer({
 		httpServer,
 		verifier: new TokenVerifier(redisPublicKeyStore(redis)),
@@ -144,7 +146,27 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		logger,
 		keepalive: { intervalMs: config.keepaliveIntervalMs, graceMs: config.keepaliveGraceMs },
 		metrics,
+		placement,
 	});
+	/**
+	 * Give up the rooms open here whose record now names another node (this
+	 * node's heartbeat went stale and the API placed them elsewhere): drop
+	 * their connections as a crash would, so their people reconnect to the
+	 * room's node, and close them without departures or writes to Redis.
+	 */
+	const giveUpMovedRooms = async () => {
+		await Promise.all(
+			[...rooms.rooms.values()].map(async (room) => {
+				const placedOn = await placement.elsewhere(room.id);
+				if (placedOn === undefined || room.closed) return;
+				logger.warn({ room: room.id, placedOn, peers: room.peers.size }, "room placed on another node; giving it up");
+				room.records.relinquish();
+				// Sockets first, then the room in the same tick: nobody gets protoo's final close (4000).
+				signaling.dropRoom(room.id);
+				room.close();
+			}),
+		);
+	};
 	await new Promise<void>((resolve, reject) => {
 		httpServer.once("error", reject);
 		httpServer.listen(config.signalingPort, config.signalingHost, () => resolve());
@@ -166,7 +188,10 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 		}),
 		// While anyone is in a room, its Redis keys must outlive the next heartbeat
 		// (and come back if Redis lost them).
-		onHeartbeat: () => void rooms.refreshLifetimes(),
+		onHeartbeat: () => {
+			void rooms.refreshLifetimes();
+			giveUpMovedRooms().catch((error: unknown) => logger.warn({ err: error }, "could not give up moved rooms"));
+		},
 		intervalMs: config.heartbeatIntervalMs,
 	});
 	// Listen for the API's orders before announcing the node, so none is missed.

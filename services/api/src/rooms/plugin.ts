@@ -40,6 +40,8 @@ export interface RoomsPluginOptions {
 	createRateLimit: number;
 	/** Counts rooms created (see metrics/metrics.ts). */
 	metrics?: RoomMetrics;
+	/** SFU_NODE_STALE_SECONDS in ms; default the protocol's sfuNodeStaleMs. */
+	sfuNodeStaleMs?: number;
 }
 
 const newRoomId = customAlphabet(roomIdAlphabet, roomIdLength);
@@ -88,7 +90,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 		async (request, reply) => {
 			const { account } = await gate.authorizeCreate(bearerToken(request.headers.authorization));
 			const hostName = displayName(request.body.hostName, "hostName");
-			const node = await pickLeastLoadedNode(redis);
+			const node = await pickLeastLoadedNode(redis, Date.now(), options.sfuNodeStaleMs);
 			if (!node) throw new HttpError(503, "no media server is available, try again shortly");
 
 			const peerId = newPeerId();
@@ -144,7 +146,7 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 			const room = await loadRoom(redis, request.params.roomId);
 			// A room whose node died is placed again on a live one, the same way the signaling proxy does, so the
 			// browser is sent where its media will be.
-			const placement = await placeRoom(redis, room.id, room.sfuNode);
+			const placement = await placeRoom(redis, room.id, room.sfuNode, Date.now(), options.sfuNodeStaleMs);
 			if (placement.node && placement.movedFrom !== undefined) {
 				request.log.info({ roomId: room.id, from: placement.movedFrom, to: placement.node.id }, "room re-placed");
 			}

@@ -14,9 +14,17 @@
  * from the SFU: 4000 refused is final, as are kicked/roomClosed notifications):
  * 1008 too many messages before the node answered; 1009 a browser message over
  * limits.signalingMessageMaxBytes; 1011 the node is unreachable or the
- * connection to it was lost; 1013 storage unavailable or no live node (try
- * again later); 4404 the URL names an unknown node for an unknown room. None
- * of them is final: the client keeps its credentials and retries.
+ * connection to it was lost; 1012 the room was placed on another node while
+ * this connection was piped to the old one (reconnect: the retry goes to the
+ * new one); 1013 storage unavailable or no live node (try again later); 4404
+ * the URL names an unknown node for an unknown room. None of them is final:
+ * the client keeps its credentials and retries.
+ *
+ * One room, one node: on every ping sweep the room record of each piped
+ * connection is read again (once per room), and a connection piped to a node
+ * the record no longer names is cut. A node that lost its lease without
+ * dying (cut off from Redis, but not from this API) keeps its people
+ * otherwise, while newcomers go to the room's new node.
  */
 import { limits } from "@mindmeet/protocol";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
@@ -35,6 +43,8 @@ export interface SfuProxyPluginOptions {
 	 * close) instead of staying in it as a ghost.
 	 */
 	pingIntervalMs: number;
+	/** SFU_NODE_STALE_SECONDS in ms: a node silent this long loses its rooms to a live one. Default sfuNodeStaleMs. */
+	sfuNodeStaleMs?: number;
 }
 
 /** Browser messages held while the upstream connection opens. */
@@ -87,6 +97,10 @@ interface Pipe {
 	upstreamAlive: boolean;
 	onBrowserDead: () => void;
 	onUpstreamDead: () => void;
+	/** The room and the node it is piped to, once the upstream is chosen. */
+	placement?: { roomId: string; nodeId: string };
+	/** The room is placed on another node now: cut this connection so the client reconnects there. */
+	onMoved: (nodeId: string) => void;
 }
 
 /**
@@ -99,10 +113,11 @@ async function resolveNode(
 	redis: ApiRedis,
 	nodeId: string,
 	roomId: string | undefined,
+	staleMs: number | undefined,
 ): Promise<{ signalingUrl: string; nodeId: string; movedFrom?: string } | { close: number; reason: string }> {
 	const room = roomId === undefined ? undefined : await findRoom(redis, roomId);
 	if (room) {
-		const placement = await placeRoom(redis, room.id, room.sfuNode);
+		const placement = await placeRoom(redis, room.id, room.sfuNode, Date.now(), staleMs);
 		if (!placement.node) return { close: 1013, reason: "no media server is available, try again shortly" };
 		return {
 			signalingUrl: placement.node.signalingUrl,
@@ -115,9 +130,38 @@ async function resolveNode(
 	return { signalingUrl: node.signalingUrl, nodeId: node.id };
 }
 
-export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (app, { redis, pingIntervalMs }) => {
+export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
+	app,
+	{ redis, pingIntervalMs, sfuNodeStaleMs },
+) => {
 	const upstreams = new Set<WebSocket>();
 	const pipes = new Set<Pipe>();
+
+	let checking = false;
+	/** Cut the pipes whose room is now placed on another node than the one they go to (see the file comment). */
+	const checkPlacements = async () => {
+		if (checking) return;
+		checking = true;
+		try {
+			const byRoom = new Map<string, Pipe[]>();
+			for (const pipe of pipes) {
+				if (!pipe.placement) continue;
+				const list = byRoom.get(pipe.placement.roomId) ?? [];
+				list.push(pipe);
+				byRoom.set(pipe.placement.roomId, list);
+			}
+			await Promise.all(
+				[...byRoom].map(async ([roomId, piped]) => {
+					// No record (ended, or Redis lost it) or no answer is no verdict: leave the pipes alone.
+					const room = await findRoom(redis, roomId).catch(() => undefined);
+					if (!room) return;
+					for (const pipe of piped) if (pipe.placement?.nodeId !== room.sfuNode) pipe.onMoved(room.sfuNode);
+				}),
+			);
+		} finally {
+			checking = false;
+		}
+	};
 
 	// One sweep for every connection of this instance: cut what did not answer the last ping, ping the rest.
 	const sweep = setInterval(() => {
@@ -140,6 +184,7 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 				upstream.ping();
 			}
 		}
+		void checkPlacements();
 	}, pingIntervalMs);
 	sweep.unref();
 
@@ -198,6 +243,13 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 					log.warn("sfu proxy: media server missed a ping, cutting it");
 					upstream?.terminate();
 				},
+				onMoved: (placedOn) => {
+					if (!pipe.placement) return;
+					log.info({ roomId: pipe.placement.roomId, placedOn }, "sfu proxy: the room moved to another node, cutting");
+					pipe.placement = undefined;
+					closeBrowser(1012, "the room moved to another media server, reconnect");
+					closeUpstream(1001);
+				},
 			};
 			pipes.add(pipe);
 			browser.on("pong", () => {
@@ -230,7 +282,7 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 				if (nodeId.length > maxNodeIdLength) return closeBrowser(4404, "unknown media server");
 				let target: Awaited<ReturnType<typeof resolveNode>>;
 				try {
-					target = await resolveNode(redis, nodeId, roomId);
+					target = await resolveNode(redis, nodeId, roomId, sfuNodeStaleMs);
 				} catch (error) {
 					log.warn({ error: describeError(error) }, "sfu proxy: node lookup failed");
 					return closeBrowser(isStorageUnavailable(error) ? 1013 : 1011, "storage unavailable, try again shortly");
@@ -264,6 +316,7 @@ export const sfuProxyPlugin: FastifyPluginAsync<SfuProxyPluginOptions> = async (
 				}
 				upstream = socket;
 				upstreams.add(socket);
+				if (roomId !== undefined) pipe.placement = { roomId, nodeId: target.nodeId };
 
 				socket.on("open", () => {
 					upstreamOpened = true;

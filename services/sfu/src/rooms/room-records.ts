@@ -123,6 +123,8 @@ export class RoomRecords {
 	#reasserting: Promise<void> | undefined;
 	/** The room was ended on purpose: Redis lost nothing, so nothing is written back. */
 	#retired = false;
+	/** The room lives on another node now: nothing at all is written (see relinquish). */
+	#relinquished = false;
 
 	private constructor(options: RoomRecordsOptions, loaded: LoadedRoom) {
 		this.#store = options.store;
@@ -185,6 +187,15 @@ export class RoomRecords {
 				arguments: [this.#roomId],
 			});
 		});
+	}
+
+	/**
+	 * The room was placed on another node (placement/room-placement.ts): its
+	 * keys are that node's now, so nothing is written any more, not even the
+	 * grace period when the room closes here.
+	 */
+	relinquish(): void {
+		this.#relinquished = true;
 	}
 
 	/** Someone is in the room: keep everything stored for it alive for another occupied TTL. */
@@ -317,6 +328,7 @@ export class RoomRecords {
 	}
 
 	async #attempt(what: string, write: () => Promise<unknown>): Promise<void> {
+		if (this.#relinquished) return;
 		try {
 			await write();
 		} catch (error) {

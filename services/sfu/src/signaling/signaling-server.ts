@@ -18,7 +18,10 @@
  * - Unavailable: this node cannot decide or cannot serve now (Redis
  *   unreachable, no live media worker, anything unexpected). The WebSocket
  *   upgrade is rejected with HTTP 503, nothing is said in protoo terms, and
- *   the client keeps its credentials and retries with back-off.
+ *   the client keeps its credentials and retries with back-off. A room
+ *   whose Redis record names another node is "unavailable" here too: the
+ *   room lives there, and the client's retry through the API's proxy goes
+ *   there (placement/room-placement.ts); this node never opens a second copy.
  *
  * Connections are kept alive with WebSocket pings: a peer whose network
  * vanished without a FIN stops answering and is dropped after
@@ -39,6 +42,7 @@ import { TokenError, type TokenVerifier } from "@mindmeet/protocol/token-keys";
 import type { Logger } from "pino";
 import { type ConnectionRequestInfo, WebSocketServer, type WebSocketTransport } from "protoo-server";
 import type { SignalingMetrics } from "../metrics/sfu-metrics.ts";
+import type { RoomPlacement } from "../placement/room-placement.ts";
 import { NodeFullError, type RoomRegistry } from "../rooms/room-registry.ts";
 
 class Refusal extends Error {
@@ -65,8 +69,9 @@ export class SignalingServer {
 	readonly #rooms: RoomRegistry;
 	readonly #logger: Logger;
 	readonly #metrics: SignalingMetrics | undefined;
-	/** Sockets of accepted connections, so shutdown can drop them without a goodbye. */
-	readonly #sockets = new Set<Socket>();
+	/** Sockets of accepted connections and their rooms, so shutdown (or a room's move) can drop them without a goodbye. */
+	readonly #sockets = new Map<Socket, string>();
+	readonly #placement: RoomPlacement | undefined;
 
 	constructor(options: {
 		httpServer: HttpServer;
@@ -75,9 +80,12 @@ export class SignalingServer {
 		logger: Logger;
 		keepalive: SignalingKeepalive;
 		metrics?: SignalingMetrics;
+		/** Which rooms this node may serve; without it, any room Redis knows (single-node tests). */
+		placement?: RoomPlacement;
 	}) {
 		this.#verifier = options.verifier;
 		this.#metrics = options.metrics;
+		this.#placement = options.placement;
 		this.#rooms = options.rooms;
 		this.#logger = options.logger;
 		this.#server = new WebSocketServer(options.httpServer, {
@@ -113,7 +121,7 @@ export class SignalingServer {
 					return turnAway(new Refusal("room-full", "the room is full; try again later"));
 				}
 				const transport = accept();
-				this.#track(info.socket);
+				this.#track(info.socket, room.id);
 				room.addPeer(claims, transport, arrivedAt);
 			}, turnAway);
 		});
@@ -131,12 +139,21 @@ export class SignalingServer {
 	 * so that protoo's close (code 4000) never reaches anyone.
 	 */
 	dropAll(): void {
-		for (const socket of this.#sockets) socket.destroy();
+		for (const socket of this.#sockets.keys()) socket.destroy();
 		this.#sockets.clear();
 	}
 
-	#track(socket: Socket): void {
-		this.#sockets.add(socket);
+	/** dropAll for one room's connections: the room was placed on another node, where they reconnect. */
+	dropRoom(roomId: string): void {
+		for (const [socket, room] of this.#sockets) {
+			if (room !== roomId) continue;
+			socket.destroy();
+			this.#sockets.delete(socket);
+		}
+	}
+
+	#track(socket: Socket, roomId: string): void {
+		this.#sockets.set(socket, roomId);
 		socket.once("close", () => this.#sockets.delete(socket));
 	}
 
@@ -155,8 +172,15 @@ export class SignalingServer {
 		}
 		if (!roomId || roomId !== claims.room) throw new Refusal("wrong-room", "the token is for another room");
 		// A kicked peer's token stays valid cryptographically; the room's revocation set says no.
-		if (await this.#rooms.isRevoked(claims.room, claims.sub)) {
-			throw new Refusal("token-revoked", "you were removed from this room");
+		// And before opening anything: a room placed on another node lives there. Both asked at once.
+		const [revoked, elsewhere] = await Promise.all([
+			this.#rooms.isRevoked(claims.room, claims.sub),
+			this.#placement?.elsewhere(claims.room),
+		]);
+		if (revoked) throw new Refusal("token-revoked", "you were removed from this room");
+		if (elsewhere !== undefined) {
+			this.#logger.info({ room: claims.room, placedOn: elsewhere }, "the room is placed on another node");
+			throw new Unavailable("the room is placed on another node");
 		}
 		let room: Awaited<ReturnType<RoomRegistry["open"]>>;
 		try {
