@@ -75,9 +75,13 @@ export interface InboundTotals {
 	framesDecoded: number;
 }
 
-/** Sum of inbound RTP over every peer connection of the page. */
-export async function inboundTotals(page: Page): Promise<InboundTotals> {
-	return page.evaluate(async () => {
+/**
+ * Runs in the page (passed to evaluate, by Playwright and puppeteer alike):
+ * the sum of inbound RTP over every peer connection the init script tracked.
+ * Chromium and Firefox report these stats alike.
+ */
+export async function sumInboundRtp(): Promise<InboundTotals> {
+	{
 		const totals = { audioBytes: 0, videoBytes: 0, framesDecoded: 0 };
 		const connections = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
 		for (const connection of connections) {
@@ -93,7 +97,12 @@ export async function inboundTotals(page: Page): Promise<InboundTotals> {
 			});
 		}
 		return totals;
-	});
+	}
+}
+
+/** Sum of inbound RTP over every peer connection of the page. */
+export async function inboundTotals(page: Page): Promise<InboundTotals> {
+	return page.evaluate(sumInboundRtp);
 }
 
 /** Wait until inbound audio bytes and decoded video frames both grow (bounded number of samples). */

@@ -11,7 +11,13 @@
 import { existsSync } from "node:fs";
 import type { Browser as PlaywrightBrowser, Page as PlaywrightPage } from "playwright-core";
 import puppeteer, { type Browser as PuppeteerBrowser, type Page as PuppeteerPage } from "puppeteer-core";
-import { type InboundTotals, newParticipant, type ParticipantOptions, trackPeerConnections } from "./browser.ts";
+import {
+	type InboundTotals,
+	newParticipant,
+	type ParticipantOptions,
+	sumInboundRtp,
+	trackPeerConnections,
+} from "./browser.ts";
 
 export type BrowserName = "chromium" | "firefox";
 
@@ -259,23 +265,7 @@ export async function firefoxParticipant(
 
 /** Sum of inbound RTP over every peer connection of the page (Chromium and Firefox report alike). */
 export function participantInbound(person: Participant): Promise<InboundTotals> {
-	return person.evaluate(async () => {
-		const totals = { audioBytes: 0, videoBytes: 0, framesDecoded: 0 };
-		const connections = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
-		for (const connection of connections) {
-			if (connection.connectionState === "closed") continue;
-			const report = await connection.getStats();
-			report.forEach((stat: { type: string; kind?: string; bytesReceived?: number; framesDecoded?: number }) => {
-				if (stat.type !== "inbound-rtp") return;
-				if (stat.kind === "audio") totals.audioBytes += stat.bytesReceived ?? 0;
-				if (stat.kind === "video") {
-					totals.videoBytes += stat.bytesReceived ?? 0;
-					totals.framesDecoded += stat.framesDecoded ?? 0;
-				}
-			});
-		}
-		return totals;
-	}, undefined);
+	return person.evaluate(sumInboundRtp, undefined);
 }
 
 /** Wait until inbound audio bytes and decoded video frames both grow (bounded number of 250 ms samples). */
