@@ -22,6 +22,7 @@ import {
 	rmSync,
 	writeFileSync,
 } from "node:fs";
+import { get as httpGet } from "node:http";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -71,6 +72,21 @@ export async function run(command: string, args: string[], options: RunOptions =
 		throw new Error(`${command} ${args.join(" ")} exited with ${code}:\n${tail}`);
 	}
 	return result;
+}
+
+/** True when the Docker-compatible API on `socket` answers GET /_ping. */
+function ping(socket: string): Promise<boolean> {
+	return new Promise((resolve) => {
+		const request = httpGet({ socketPath: socket, path: "/_ping", timeout: 2_000 }, (response) => {
+			response.resume();
+			resolve(response.statusCode === 200);
+		});
+		request.on("error", () => resolve(false));
+		request.on("timeout", () => {
+			request.destroy();
+			resolve(false);
+		});
+	});
 }
 
 /** What the deploy test needs on the machine; the message says how to get it. */
@@ -124,8 +140,7 @@ export class Podman {
 		});
 		for (let attempt = 0; attempt < 300; attempt++) {
 			if (service.exitCode !== null) throw new Error(`podman system service exited: ${stderr}`);
-			const ping = await run("curl", ["-sf", "--unix-socket", this.socket, "http://d/_ping"], { check: false });
-			if (ping.code === 0) return;
+			if (await ping(this.socket)) return;
 			await new Promise((resolve) => setTimeout(resolve, 100));
 		}
 		throw new Error(`podman's socket ${this.socket} did not answer: ${stderr}`);
