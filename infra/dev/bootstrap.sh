@@ -3,7 +3,8 @@
 #   1. Debian packages: redis-server; for tests/benchmarks also chromium,
 #      firefox-esr (mixed-browser calls), iproute2 (their veth address),
 #      docker-compose (compose file check), sox (test audio), nftables
-#      (network-drop fault tests) and coturn (TURN lock-down test).
+#      (network-drop fault tests), coturn (TURN lock-down test), and podman,
+#      runc and debootstrap (deploy test: docker-compose.yml run for real).
 #   2. Node.js >= 22.18 (installed from the npm registry into
 #      ~/.cache/mindmeet/node22 when the machine's node is older).
 #   3. npm dependencies (npm ci) when node_modules is missing or stale.
@@ -75,10 +76,11 @@ mindmeet_bootstrap_apt() {
 	# check docker-compose.yml with docker-compose, make loud test audio with
 	# sox, cut loopback ports with nft (network drops in the fault tests and
 	# benchmarks; tc netem does not work here), run coturn with its
-	# turnutils_uclient (test/turn.test.ts), and check and run the monitoring
+	# turnutils_uclient (test/turn.test.ts), check and run the monitoring
 	# profile's Prometheus with promtool and Debian's prometheus
-	# (test/monitoring.test.ts).
-	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus) ;;
+	# (test/monitoring.test.ts), and run docker-compose.yml for real on rootful
+	# podman with locally debootstrapped base images (test/deploy/compose.test.ts).
+	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus podman runc debootstrap) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"
