@@ -250,13 +250,16 @@ describe("account and session records the API cannot read (ROOM_CREATION=account
 
 	const signIn = (name: string, password: string) =>
 		api.app.inject({ method: "POST", url: "/api/session", payload: { name, password } });
-	const createRoomWith = (token: string) =>
-		api.app.inject({
+	// The node heartbeats as a live one would: these tests take longer than a heartbeat stays fresh (scrypt).
+	const createRoomWith = async (token: string) => {
+		await registerNode(api.redis, { id: "node-a" });
+		return api.app.inject({
 			method: "POST",
 			url: "/api/rooms",
 			payload: { hostName: "Host", mode: "video" },
 			headers: { authorization: `Bearer ${token}` },
 		});
+	};
 	const admin = (method: "GET" | "POST", url: string, payload?: object) =>
 		api.app.inject({
 			method,
