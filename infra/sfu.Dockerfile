@@ -22,7 +22,7 @@
 #   infra/mediasoup-worker/packages
 # (also ignored by git). mediasoup's own prebuilt workers need none.
 # The build still needs the npm registry and a Debian mirror (or local
-# mirrors of them); see docs/OFFLINE-IMAGES.md.
+# mirrors of them); see docs/OPERATIONS.md, "Offline install".
 # Plain Dockerfile syntax, no BuildKit-only features.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
