@@ -5,7 +5,7 @@
  * (`npm run bench <section>` rewrites only that section of it).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "@mindmeet/testing/browser";
 import { admissionBenchmark } from "./bench/admission.ts";
@@ -43,7 +43,9 @@ try {
 }
 
 const runAt = new Date().toISOString();
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average at the end ${loadavg()
+	.map((load) => load.toFixed(1))
+	.join(" / ")} (1 / 5 / 15 min)`;
 const render = (section: BenchSection) => `## ${section.title}\n\n${section.markdown}\n`;
 const path = join(repoRoot, "docs/BENCHMARKS.md");
 
