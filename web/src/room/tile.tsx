@@ -7,6 +7,7 @@ import { Avatar } from "../ui/avatar.tsx";
 import { EnlargeIcon, MicOffIcon } from "../ui/icons.tsx";
 import { createElementSize } from "./element-size.ts";
 import { fitGrid, tileGap } from "./grid-layout.ts";
+import { createOnScreen, reportShown } from "./on-screen.ts";
 import "./stage.css";
 
 export function Tile(props: {
@@ -29,6 +30,9 @@ export function Tile(props: {
 			() => size().width,
 			(layer) => props.session.preferVideoLayer(props.peer.id, layer),
 		);
+		// Only a camera someone can see is forwarded to us (audio always is: see CallAudio).
+		const peerId = props.peer.id;
+		reportShown(createOnScreen(element), (shown) => props.session.showVideo(peerId, "cam", shown));
 	}
 
 	return (
@@ -51,9 +55,6 @@ export function Tile(props: {
 					<TrackVideo class="tile__video" track={track()} muted={props.peer.isSelf} mirrored={props.peer.isSelf} />
 				)}
 			</Show>
-			<Show when={!props.peer.isSelf}>
-				<TrackAudio track={props.peer.audioTrack} />
-			</Show>
 			<div class="tile__label">
 				<Show when={micOff()}>
 					<span class="tile__muted" role="img" aria-label={t("media.micMuted")} data-testid="tile-mic-off">
@@ -66,6 +67,16 @@ export function Tile(props: {
 				<div class="tile__actions">{props.actions}</div>
 			</Show>
 		</div>
+	);
+}
+
+/**
+ * Everyone else's voice, whether their tile is on screen or not: audio is
+ * never paused, and a person on another page of the grid is still heard.
+ */
+export function CallAudio(props: { peers: CallPeer[] }): JSX.Element {
+	return (
+		<For each={props.peers.filter((peer) => !peer.isSelf)}>{(peer) => <TrackAudio track={peer.audioTrack} />}</For>
 	);
 }
 
