@@ -87,6 +87,14 @@ export const clientRequestSchemas = {
 		},
 		{ additionalProperties: false },
 	),
+	/**
+	 * Stop forwarding one of our own consumers: its video is off screen (another
+	 * page of the grid, a hidden tab). Unrelated to the sender pausing its
+	 * producer (`consumerPaused`/`consumerResumed` and `producerPaused`).
+	 */
+	pauseConsumer: Type.Object({ consumerId: Id }, { additionalProperties: false }),
+	/** Forward it again, starting from a fresh key frame. */
+	resumeConsumer: Type.Object({ consumerId: Id }, { additionalProperties: false }),
 	/** Host only: remove a peer from the call; its token is revoked until the room ends. */
 	kickPeer: Type.Object({ peerId: Id }, { additionalProperties: false }),
 	/** Leave on purpose. Unlike a dropped socket, a host leaving this way hands the role over at once. */
@@ -149,6 +157,8 @@ interface ClientResponses {
 	resumeProducer: Record<string, never>;
 	sendChat: { message: ChatMessage };
 	setConsumerPreferredLayers: Record<string, never>;
+	pauseConsumer: Record<string, never>;
+	resumeConsumer: Record<string, never>;
 	kickPeer: Record<string, never>;
 	leave: Record<string, never>;
 	/** `now`: server time, epoch ms. */

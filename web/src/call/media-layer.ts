@@ -21,6 +21,8 @@ interface ConsumerEntry {
 	source: MediaSource;
 	/** Simulcast layer last asked of the SFU for this consumer (cameras only). */
 	layer?: number;
+	/** Whether it is forwarded as far as we last told the SFU (video only; the SFU starts it forwarded). */
+	watched: boolean;
 }
 
 export const kindOf = (source: MediaSource): MediaKind => (source === "mic" ? "audio" : "video");
@@ -202,7 +204,7 @@ export class MediaLayer {
 			consumer.close();
 			throw new Error("media reset meanwhile");
 		}
-		this.#consumers.set(consumer.id, { consumer, peerId: data.peerId, source: data.source });
+		this.#consumers.set(consumer.id, { consumer, peerId: data.peerId, source: data.source, watched: true });
 		const paused = this.#earlyPauses.get(consumer.id) ?? data.producerPaused;
 		this.#earlyPauses.delete(consumer.id);
 		return { track: consumer.track, paused };
@@ -251,6 +253,23 @@ export class MediaLayer {
 			entry.layer = spatialLayer;
 			// An SFU without layer support refuses; the camera then keeps arriving at its best layer.
 			this.#request("setConsumerPreferredLayers", { consumerId: entry.consumer.id, spatialLayer }).catch(() => {});
+		}
+	}
+
+	/**
+	 * Have the SFU forward this peer's video of `source` only while it is on
+	 * screen somewhere. Audio is never touched: everyone stays heard. The
+	 * SFU's pause is the viewer's own and does not affect the sender's mute
+	 * (producerPaused), so a tile shows the sender's mute state as before.
+	 */
+	setWatched(peerId: string, source: MediaSource, watched: boolean): void {
+		if (this.#closed || source === "mic") return;
+		for (const entry of this.#consumers.values()) {
+			if (entry.peerId !== peerId || entry.source !== source || entry.watched === watched) continue;
+			entry.watched = watched;
+			const consumerId = entry.consumer.id;
+			// A consumer that closed meanwhile is refused with not-found: nothing left to pause.
+			this.#request(watched ? "resumeConsumer" : "pauseConsumer", { consumerId }).catch(() => {});
 		}
 	}
 

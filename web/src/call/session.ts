@@ -116,6 +116,8 @@ type LocalSource = Extract<MediaSource, "mic" | "cam">;
 
 /** Signaling may stall; leaving must not wait for it longer than this. */
 const leaveTimeoutMs = 1000;
+/** How long visibility changes gather before the SFU is told (a page flip settles well within ~300 ms). */
+const viewSettleMs = 150;
 /** How long a dropped connection may take to come back before the others hear that its person left. */
 export const rejoinGraceMs = 6_000;
 
@@ -158,6 +160,15 @@ export class CallSession {
 	readonly #switching = new Set<MediaSource>();
 	/** The simulcast layer each remote camera's tile asked for, by peer; applies to their next consumer too. */
 	readonly #wantedLayers = new Map<string, number>();
+	/**
+	 * How many views show each remote video right now, by `peerId:source`
+	 * (a tile, a shared screen). Nobody showing it → the SFU stops forwarding
+	 * it. Kept across rebuilds: new consumers start in the state this says.
+	 */
+	readonly #views = new Map<string, number>();
+	/** Videos whose view count changed since the SFU was last told, applied together shortly after. */
+	readonly #viewChanges = new Set<string>();
+	#viewTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Bumped when an attempt opens or is lost and on mediaReset: an older join sequence stops at its next step. */
 	#generation = 0;
 	#everJoined = false;
@@ -324,6 +335,34 @@ export class CallSession {
 	preferVideoLayer(peerId: string, spatialLayer: number): void {
 		this.#wantedLayers.set(peerId, spatialLayer);
 		if (this.state.connection === "connected") this.#media?.preferLayer(peerId, spatialLayer);
+	}
+
+	/**
+	 * A view starts (`shown`) or stops showing this peer's video. Changes are
+	 * gathered for a moment (a page flip hides and shows many tiles at once,
+	 * a scroll passes tiles by) and then sent, only where the result changed.
+	 */
+	showVideo(peerId: string, source: "cam" | "screen", shown: boolean): void {
+		const key = `${peerId}:${source}`;
+		const count = Math.max(0, (this.#views.get(key) ?? 0) + (shown ? 1 : -1));
+		if (count === 0) this.#views.delete(key);
+		else this.#views.set(key, count);
+		this.#viewChanges.add(key);
+		this.#viewTimer ??= setTimeout(() => this.#applyViews(), viewSettleMs);
+	}
+
+	#applyViews(): void {
+		this.#viewTimer = undefined;
+		const media = this.#media;
+		for (const key of this.#viewChanges) {
+			const [peerId = "", source] = key.split(":");
+			if (source === "cam" || source === "screen") media?.setWatched(peerId, source, this.#watched(peerId, source));
+		}
+		this.#viewChanges.clear();
+	}
+
+	#watched(peerId: string, source: MediaSource): boolean {
+		return source === "mic" || (this.#views.get(`${peerId}:${source}`) ?? 0) > 0;
 	}
 
 	/** Host only: remove someone from the call; their token stays refused until the room ends. */
@@ -540,6 +579,8 @@ export class CallSession {
 		if (data.kind === "video") markJoin("video-consumer");
 		// A consumer can arrive before the peer's announcement; addPeer picks it up then (mediaOf).
 		this.#apply(setPeerTrack(this.#roster, data.peerId, data.source, track, paused));
+		// Offered paused-until-answered: a video nobody shows is paused before the SFU would start it.
+		if (!this.#watched(data.peerId, data.source)) media.setWatched(data.peerId, data.source, false);
 		const wanted = this.#wantedLayers.get(data.peerId);
 		if (data.source === "cam" && wanted !== undefined) media.preferLayer(data.peerId, wanted);
 	}

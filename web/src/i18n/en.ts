@@ -79,6 +79,10 @@ export const en: Record<MessageKey, string> = {
 	"stage.enlarge": "Enlarge {name}",
 	"stage.backToGrid": "Back to the grid",
 	"stage.followSpeaker": "Spotlight whoever is speaking",
+	"stage.pages": "Pages of participants",
+	"stage.previousPage": "Previous page of participants",
+	"stage.nextPage": "Next page of participants",
+	"stage.pageOf": "{page} of {pages}",
 
 	"call.connecting": "Connecting…",
 	"call.participants": "Participants",

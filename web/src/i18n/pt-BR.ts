@@ -80,6 +80,10 @@ export const ptBR = {
 	"stage.enlarge": "Ampliar {name}",
 	"stage.backToGrid": "Voltar à grade",
 	"stage.followSpeaker": "Destacar quem estiver falando",
+	"stage.pages": "Páginas de participantes",
+	"stage.previousPage": "Página anterior de participantes",
+	"stage.nextPage": "Próxima página de participantes",
+	"stage.pageOf": "{page} de {pages}",
 
 	"call.connecting": "Conectando…",
 	"call.participants": "Participantes",

@@ -5,7 +5,7 @@ import { t } from "../i18n/index.ts";
 import { FollowSpeakerIcon, ShrinkIcon } from "../ui/icons.tsx";
 import { ScreenShareView } from "./screen-share-view.tsx";
 import { createSpotlight } from "./spotlight.ts";
-import { Tile, TileAction, TileGrid } from "./tile.tsx";
+import { CallAudio, Tile, TileAction, TileGrid } from "./tile.tsx";
 
 /**
  * What the call shows: shared screens and an enlarged person large (when
@@ -22,7 +22,7 @@ export function CallStage(props: { session: CallSession }): JSX.Element {
 		<div class="call-stage" classList={{ "call-stage--presenting": presenting() }}>
 			<Show when={presenting()}>
 				<div class="featured">
-					<For each={sharing()}>{(peer) => <ScreenShareView peer={peer} />}</For>
+					<For each={sharing()}>{(peer) => <ScreenShareView peer={peer} session={props.session} />}</For>
 					<Show when={spotlight.featured()} keyed>
 						{(peer) => (
 							<Tile
@@ -54,6 +54,7 @@ export function CallStage(props: { session: CallSession }): JSX.Element {
 					</Show>
 				</div>
 			</Show>
+			<CallAudio peers={peers()} />
 			<TileGrid
 				peers={inGrid()}
 				session={props.session}

@@ -22,7 +22,13 @@ export function fitGrid(count: number, width: number, height: number): GridFit {
 	const tiles = Math.max(1, count);
 	const maxColumns = Math.min(tiles, width < narrowBox ? 2 : 6);
 	let best: GridFit = { columns: 1, tileWidth: 0 };
-	for (let columns = 1; columns <= maxColumns; columns++) {
+	// On a phone, one column is kept only while its tiles span the whole
+	// width. Once the height squeezes them (four people and more), one column
+	// of narrow tiles would win by a few pixels and leave half the screen
+	// empty: two columns use the whole width instead.
+	const oneColumnWidth = ((height - tileGap * (tiles - 1)) / tiles) * tileAspect;
+	const firstColumns = width > 0 && width < narrowBox && tiles >= 3 && oneColumnWidth < width ? 2 : 1;
+	for (let columns = firstColumns; columns <= maxColumns; columns++) {
 		const rows = Math.ceil(tiles / columns);
 		const byWidth = (width - tileGap * (columns - 1)) / columns;
 		const byHeight = ((height - tileGap * (rows - 1)) / rows) * tileAspect;

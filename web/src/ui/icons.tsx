@@ -1,5 +1,7 @@
 import type { LucideProps } from "lucide-solid";
 import AudioLines from "lucide-solid/icons/audio-lines";
+import ChevronLeft from "lucide-solid/icons/chevron-left";
+import ChevronRight from "lucide-solid/icons/chevron-right";
 import Copy from "lucide-solid/icons/copy";
 import Crown from "lucide-solid/icons/crown";
 import Maximize2 from "lucide-solid/icons/maximize-2";
@@ -45,3 +47,5 @@ export const CrownIcon = icon(Crown);
 export const EnlargeIcon = icon(Maximize2);
 export const ShrinkIcon = icon(Minimize2);
 export const FollowSpeakerIcon = icon(AudioLines);
+export const PreviousPageIcon = icon(ChevronLeft);
+export const NextPageIcon = icon(ChevronRight);

@@ -589,6 +589,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		},
 		sendChat: (peer, data) => this.#sendChat(peer, data),
 		setConsumerPreferredLayers: (peer, data) => this.#setConsumerPreferredLayers(peer, data),
+		pauseConsumer: (peer, data) => this.#setConsumerWatched(peer, data.consumerId, false),
+		resumeConsumer: (peer, data) => this.#setConsumerWatched(peer, data.consumerId, true),
 		kickPeer: async (peer, { peerId }) => {
 			if (!this.#host.is(peer.id)) throw new SignalingError("forbidden", "only the host can remove someone");
 			if (peerId === peer.id) throw new SignalingError("bad-request", "the host cannot remove itself; use leave");
@@ -949,6 +951,33 @@ export class Room extends EventEmitter<RoomEvents> {
 		return {};
 	}
 
+	/**
+	 * The viewer shows or hides a consumer's video. This is the consumer's own
+	 * pause, which mediasoup keeps apart from its producer's (producerPaused):
+	 * the sender muting and unmuting still reaches the viewer as before. A
+	 * consumer whose newConsumer is still unanswered only gets the mark; it
+	 * starts as marked (see #consume). Resuming asks the sender for a key
+	 * frame at once, so the picture returns without waiting for the next one.
+	 */
+	async #setConsumerWatched(peer: Peer, consumerId: string, watched: boolean): Promise<Record<string, never>> {
+		const consumer = peer.consumers.get(consumerId);
+		if (!consumer) throw new SignalingError("not-found", "no such consumer");
+		consumer.appData.unwatched = !watched;
+		if (!consumer.appData.started) return {};
+		try {
+			if (watched) {
+				await consumer.resume();
+				if (consumer.kind === "video") await consumer.requestKeyFrame();
+			} else {
+				await consumer.pause();
+			}
+		} catch (error) {
+			if (consumer.closed) throw new SignalingError("not-found", "the consumer closed");
+			throw error;
+		}
+		return {};
+	}
+
 	#announceSpeaking(peerIds: string[]): void {
 		if (this.#closed) return;
 		for (const peer of this.#joinedPeers()) peer.notifySpeaking(peerIds);
@@ -1018,7 +1047,9 @@ export class Room extends EventEmitter<RoomEvents> {
 				rtpParameters: consumer.rtpParameters as ServerRequests["newConsumer"]["request"]["rtpParameters"],
 				producerPaused: consumer.producerPaused,
 			});
-			if (!consumer.closed) await consumer.resume();
+			consumer.appData.started = true;
+			// Hidden by its viewer while being offered (see #setConsumerWatched): it stays paused.
+			if (!consumer.closed && consumer.appData.unwatched !== true) await consumer.resume();
 		} catch (error) {
 			// The consumer peer left or refused; nothing else depends on it.
 			this.#logger.debug({ peer: consumerPeer.id, err: error }, "consumer not started");
