@@ -139,11 +139,23 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 	}
 }
 
-async function health(node: Node): Promise<{ rooms: number; peers: number }> {
+/** What a node's /health says of its load (it also reports Redis and its workers, not compared here). */
+async function health(node: Node): Promise<{ ok: boolean; node: string; rooms: number; peers: number }> {
 	const response = await fetch(`http://${node.host.address}:${node.port}/health`, {
 		signal: AbortSignal.timeout(3_000),
 	});
-	return (await response.json()) as { rooms: number; peers: number };
+	const {
+		ok,
+		node: id,
+		rooms,
+		peers,
+	} = (await response.json()) as {
+		ok: boolean;
+		node: string;
+		rooms: number;
+		peers: number;
+	};
+	return { ok, node: id, rooms, peers };
 }
 
 function store() {
