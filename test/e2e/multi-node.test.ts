@@ -30,7 +30,6 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { after, afterEach, before, test } from "node:test";
 import {
@@ -65,7 +64,7 @@ import {
 	storedCredentials,
 	tokenOf,
 } from "@mindmeet/testing/recovery";
-import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
+import { knockOverHttp, SignalingPeer, upgradeStatus } from "@mindmeet/testing/signaling-peer";
 import type { Browser, BrowserContext } from "playwright-core";
 import { createClient } from "redis";
 import { freePort, repoRoot } from "../../scripts/stack.ts";
@@ -549,36 +548,6 @@ test("a node SIGKILLed: its room's people come back on the other node by themsel
 	assert.equal(await roomNode(next.roomId), doomed.id);
 	await Promise.all([remoteVideoAdvancing(host, "Miro"), remoteVideoAdvancing(guest, "Luna")]);
 });
-
-/** The HTTP status a protoo WebSocket upgrade at `url` gets (101 when accepted). */
-function upgradeStatus(url: URL): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const req = request({
-			host: url.hostname,
-			port: url.port,
-			path: `${url.pathname}${url.search}`,
-			headers: {
-				connection: "Upgrade",
-				upgrade: "websocket",
-				"sec-websocket-version": "13",
-				"sec-websocket-key": randomBytes(16).toString("base64"),
-				"sec-websocket-protocol": "protoo",
-			},
-			timeout: 10_000,
-		});
-		req.on("upgrade", (response, socket) => {
-			socket.destroy();
-			resolve(response.statusCode ?? 0);
-		});
-		req.on("response", (response) => {
-			response.resume();
-			resolve(response.statusCode ?? 0);
-		});
-		req.on("timeout", () => req.destroy(new Error("no answer to the upgrade")));
-		req.on("error", reject);
-		req.end();
-	});
-}
 
 test("a node cut off from Redis (alive, still reachable): its room moves to the other node with everyone in it, newcomer included, and it gives the room up once back", {
 	timeout: 180_000,

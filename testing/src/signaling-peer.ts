@@ -4,7 +4,9 @@
  * with protoo-client, the library the web client uses. For checks that are
  * awkward through the UI (flooding, exact error codes).
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { request } from "node:http";
 import {
 	type ClientRequestMethod,
 	type ClientRequests,
@@ -124,4 +126,38 @@ export class SignalingPeer {
 	close(): void {
 		this.client.close();
 	}
+}
+
+/**
+ * The HTTP status a protoo WebSocket upgrade at `url` gets (101 when
+ * accepted): for checks of what the SFU's door answers before any protoo.
+ */
+export function upgradeStatus(url: string | URL): Promise<number> {
+	const target = new URL(url);
+	return new Promise((resolve, reject) => {
+		const req = request({
+			host: target.hostname,
+			port: target.port,
+			path: `${target.pathname}${target.search}`,
+			headers: {
+				connection: "Upgrade",
+				upgrade: "websocket",
+				"sec-websocket-version": "13",
+				"sec-websocket-key": randomBytes(16).toString("base64"),
+				"sec-websocket-protocol": "protoo",
+			},
+			timeout: 10_000,
+		});
+		req.on("upgrade", (response, socket) => {
+			socket.destroy();
+			resolve(response.statusCode ?? 0);
+		});
+		req.on("response", (response) => {
+			response.resume();
+			resolve(response.statusCode ?? 0);
+		});
+		req.on("timeout", () => req.destroy(new Error("no answer to the upgrade")));
+		req.on("error", reject);
+		req.end();
+	});
 }

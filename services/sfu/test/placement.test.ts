@@ -10,9 +10,9 @@
  * are left alone.
  */
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { after, before, test } from "node:test";
 import { redisKeys, type StoredRoom } from "@mindmeet/protocol";
+import { upgradeStatus } from "@mindmeet/testing/signaling-peer";
 import { recordedNode } from "../src/placement/room-placement.ts";
 import { createRoom, eventually, joinPeer, mint, type Rig, signalingUrl, startRig } from "./support.ts";
 
@@ -23,35 +23,6 @@ before(async () => {
 after(async () => {
 	await rig.close();
 });
-
-/** The HTTP status a protoo WebSocket upgrade gets (101 when accepted). */
-function upgradeStatus(url: string): Promise<number> {
-	const target = new URL(url);
-	return new Promise((resolve, reject) => {
-		const req = request({
-			host: target.hostname,
-			port: target.port,
-			path: `${target.pathname}${target.search}`,
-			headers: {
-				connection: "Upgrade",
-				upgrade: "websocket",
-				"sec-websocket-version": "13",
-				"sec-websocket-key": Buffer.from("mindmeet-test-key").toString("base64"),
-				"sec-websocket-protocol": "protoo",
-			},
-		});
-		req.on("upgrade", (response, socket) => {
-			socket.destroy();
-			resolve(response.statusCode ?? 0);
-		});
-		req.on("response", (response) => {
-			response.resume();
-			resolve(response.statusCode ?? 0);
-		});
-		req.on("error", reject);
-		req.end();
-	});
-}
 
 /** Rewrite the room's record to name `node`, keeping its TTL, as the API's compare-and-set does. */
 async function placeOn(room: string, node: string): Promise<string> {
