@@ -189,6 +189,63 @@ export function dtlsParametersOf(sdp: string): HeadlessDtlsParameters {
 	return { role, fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] };
 }
 
+/** What a peer accepts of a remote offer (see restrictOffer). */
+export interface OfferLimits {
+	/** Header extension URIs to keep; every other a=extmap goes. */
+	extensions: readonly string[];
+	/** RTCP feedback to keep, as written after the payload type ("nack", "nack pli", "ccm fir"). */
+	feedback: readonly string[];
+	/** Drop RTX payload types (and their SSRCs). */
+	rtx: boolean;
+}
+
+/**
+ * Narrow a remote offer to what this peer should negotiate, before
+ * answering it: libdatachannel echoes every extension, feedback type and RTX
+ * payload type it is offered, whereas a benchmark has to match features
+ * across systems (what a browser that lacked them would answer).
+ */
+export function restrictOffer(sdp: string, limits: OfferLimits): string {
+	const [head = "", ...sections] = sdp.split(/\r?\n(?=m=)/);
+	const narrowed = sections.map((section) => {
+		const lines = section.split(/\r?\n/).filter((line) => line.length > 0);
+		const rtxTypes = new Set<string>();
+		if (!limits.rtx) {
+			for (const line of lines) {
+				const match = line.match(/^a=rtpmap:(\d+) rtx\//i);
+				if (match?.[1]) rtxTypes.add(match[1]);
+			}
+		}
+		const rtxSsrcs = new Set<string>();
+		for (const line of lines) {
+			const group = line.match(/^a=ssrc-group:FID \d+ (\d+)/);
+			if (group?.[1] && !limits.rtx) rtxSsrcs.add(group[1]);
+		}
+		return lines
+			.map((line, index) => {
+				if (index === 0 && rtxTypes.size > 0) {
+					const [m, port, proto, ...types] = line.split(" ");
+					return [m, port, proto, ...types.filter((type) => !rtxTypes.has(type))].join(" ");
+				}
+				return line;
+			})
+			.filter((line) => {
+				const extension = line.match(/^a=extmap:\d+\S* (\S+)/);
+				if (extension?.[1]) return limits.extensions.includes(extension[1]);
+				const feedback = line.match(/^a=rtcp-fb:\S+ (.+)$/);
+				if (feedback?.[1]) return limits.feedback.includes(feedback[1].trim());
+				const format = line.match(/^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)/);
+				if (format?.[1] && rtxTypes.has(format[1])) return false;
+				if (line.startsWith("a=ssrc-group:FID")) return limits.rtx;
+				const ssrc = line.match(/^a=ssrc:(\d+)/);
+				if (ssrc?.[1] && rtxSsrcs.has(ssrc[1])) return false;
+				return true;
+			})
+			.join("\r\n");
+	});
+	return `${[head.replace(/\r?\n$/, ""), ...narrowed].join("\r\n")}\r\n`;
+}
+
 export interface HeadlessPeerOptions {
 	/** Local address ICE binds to (default 127.0.0.1: everything stays on loopback). */
 	bindAddress?: string;

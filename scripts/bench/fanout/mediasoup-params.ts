@@ -86,3 +86,10 @@ export function describeConsumers(
 		})
 		.join("; ");
 }
+
+/** The same limits for a system that makes its own offer (Janus): what the subscribers' answers keep. */
+export const subscriberOfferLimits = {
+	extensions: [midExtension],
+	feedback: videoFeedback.map((feedback) => `${feedback.type}${"parameter" in feedback ? ` ${feedback.parameter}` : ""}`),
+	rtx: false,
+};
