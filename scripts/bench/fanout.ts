@@ -207,10 +207,7 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 		}
 	}
 	const janusBest = (count: number) =>
-		Math.min(
-			perSubscriber("Janus (default threading)", count),
-			perSubscriber("Janus (event_loops = 1)", count),
-		);
+		Math.min(perSubscriber("Janus (default threading)", count), perSubscriber("Janus (event_loops = 1)", count));
 	const ratioRows = counts.map((count) => {
 		const product = perSubscriber("product", count);
 		return [
@@ -227,7 +224,16 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 		.join(" / ")}.
 
 ${markdownTable(
-	["system", "subscribers", "% core (system)", "% core per subscriber", "loss", "packets / s per subscriber", "other load on core 0 (points)", "repetitions"],
+	[
+		"system",
+		"subscribers",
+		"% core (system)",
+		"% core per subscriber",
+		"loss",
+		"packets / s per subscriber",
+		"other load on core 0 (points)",
+		"repetitions",
+	],
 	rows,
 )}
 

@@ -398,7 +398,7 @@ export class HeadlessPeer {
 		this.#pc.setRemoteDescription(offerSdp, "offer");
 		await gathered;
 		const local = this.#pc.localDescription();
-		if (!local || local.type !== "answer") throw new Error("node-datachannel made no answer");
+		if (local?.type !== "answer") throw new Error("node-datachannel made no answer");
 		return local.sdp;
 	}
 
@@ -426,7 +426,7 @@ export class HeadlessPeer {
 		this.#pc.setLocalDescription("offer");
 		await gathered;
 		const local = this.#pc.localDescription();
-		if (!local || local.type !== "offer") throw new Error("node-datachannel made no offer");
+		if (local?.type !== "offer") throw new Error("node-datachannel made no offer");
 		return local.sdp;
 	}
 
@@ -454,7 +454,7 @@ export class HeadlessPeer {
 	 */
 	sendRtp(mid: string, packet: Buffer): boolean {
 		const entry = this.#sendTracks.get(mid);
-		if (!entry || !entry.track.isOpen() || packet.length < 12 || packet[1] === undefined) return false;
+		if (!entry?.track.isOpen() || packet.length < 12 || packet[1] === undefined) return false;
 		packet[1] = (packet[1] & 0x80) | entry.spec.payloadType;
 		packet.writeUInt32BE(entry.spec.ssrc, 8);
 		return entry.track.sendMessageBinary(packet);

@@ -4,11 +4,18 @@
  * worker (MEDIASOUP_WORKER_BIN, the product's binary), one router with the
  * product's codecs, a WebRtcServer on 127.0.0.1 as the product has, and
  * WebRtcTransports with the product's transport options. No product code
- * runs here; only the codec list and the options are the same.
+ * runs here; only the codec list (read from the product's media-codecs.ts)
+ * and the transport options are the same.
  */
 import { createWorker } from "mediasoup";
-import type { Consumer, Producer, RtpCapabilities, RtpParameters, WebRtcTransport } from "mediasoup/types";
-import { mediaCodecs } from "../../../services/sfu/src/media-codecs.ts";
+import type {
+	Consumer,
+	Producer,
+	RouterRtpCodecCapability,
+	RtpCapabilities,
+	RtpParameters,
+	WebRtcTransport,
+} from "mediasoup/types";
 
 export interface BareRequest {
 	id: number;
@@ -16,6 +23,10 @@ export interface BareRequest {
 	data: Record<string, unknown>;
 }
 
+// The product's codec list, read from its file (the only thing taken from the product), at run time:
+// the scripts' type-check project does not include the SFU's sources.
+const codecsFile = new URL("../../../services/sfu/src/media-codecs.ts", import.meta.url).href;
+const { mediaCodecs } = (await import(codecsFile)) as { mediaCodecs: RouterRtpCodecCapability[] };
 const worker = await createWorker({ workerBin: process.env.MEDIASOUP_WORKER_BIN, logLevel: "warn" });
 const router = await worker.createRouter({ mediaCodecs });
 const webRtcServer = await worker.createWebRtcServer({

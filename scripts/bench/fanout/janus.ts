@@ -187,13 +187,20 @@ class JanusSession {
 	}
 
 	async attach(): Promise<number> {
-		const attached = await post(`${this.#base}/${this.#session}`, { janus: "attach", plugin: "janus.plugin.videoroom" });
+		const attached = await post(`${this.#base}/${this.#session}`, {
+			janus: "attach",
+			plugin: "janus.plugin.videoroom",
+		});
 		if (!attached.data) throw new Error(`janus attach: ${JSON.stringify(attached)}`);
 		return attached.data.id;
 	}
 
 	/** Send a plugin message; resolves with the plugin's asynchronous answer (the event with our transaction). */
-	async message(handle: number, body: Record<string, unknown>, jsep?: { type: string; sdp: string }): Promise<JanusEvent> {
+	async message(
+		handle: number,
+		body: Record<string, unknown>,
+		jsep?: { type: string; sdp: string },
+	): Promise<JanusEvent> {
 		const transaction = randomBytes(8).toString("hex");
 		const answered = new Promise<JanusEvent>((resolve) => this.#waiting.set(transaction, resolve));
 		const ack = await post(`${this.#base}/${this.#session}/${handle}`, {
@@ -278,10 +285,14 @@ export async function startJanus(options: { eventLoops: number }): Promise<Fanou
 	const adminSecret = randomBytes(12).toString("hex");
 	writeConfig(dir, httpPort, adminPort, adminSecret, options.eventLoops);
 	// Started on the SFU core: every thread it makes inherits the pinning.
-	const child: ChildProcess = spawn("taskset", ["-c", String(sfuCore), binary, "-C", join(dir, "janus.jcfg"), "-F", dir], {
-		env: { ...process.env, LD_PRELOAD: shim },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
+	const child: ChildProcess = spawn(
+		"taskset",
+		["-c", String(sfuCore), binary, "-C", join(dir, "janus.jcfg"), "-F", dir],
+		{
+			env: { ...process.env, LD_PRELOAD: shim },
+			stdio: ["ignore", "pipe", "pipe"],
+		},
+	);
 	let output = "";
 	const keep = (chunk: Buffer) => {
 		output = (output + chunk.toString()).slice(-8000);

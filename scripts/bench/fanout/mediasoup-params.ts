@@ -6,6 +6,7 @@
  * REMB, no audio level: the headless peers send no RTCP feedback, so
  * nothing else would be exercised, and every system then does the same work.
  */
+import type { RtpCapabilities } from "mediasoup-client/types";
 import { publisherTracks, videoFeedback } from "./media-source.ts";
 
 const midExtension = "urn:ietf:params:rtp-hdrext:sdes:mid";
@@ -39,7 +40,7 @@ export function producerRtpParameters(kind: "audio" | "video") {
 }
 
 /** A subscriber's rtpCapabilities: what the headless peer takes. */
-export const subscriberRtpCapabilities = {
+export const subscriberRtpCapabilities: RtpCapabilities = {
 	codecs: [
 		{
 			kind: "audio" as const,
@@ -61,7 +62,7 @@ export const subscriberRtpCapabilities = {
 	],
 	headerExtensions: (["audio", "video"] as const).map((kind) => ({
 		kind,
-		uri: midExtension,
+		uri: midExtension as "urn:ietf:params:rtp-hdrext:sdes:mid",
 		preferredId: 1,
 		direction: "sendrecv" as const,
 	})),
@@ -80,7 +81,9 @@ export function describeConsumers(
 	return consumers
 		.map(({ kind, rtpParameters }) => {
 			const codec = rtpParameters.codecs[0];
-			const feedback = (codec?.rtcpFeedback ?? []).map((item) => `${item.type}${item.parameter ? ` ${item.parameter}` : ""}`);
+			const feedback = (codec?.rtcpFeedback ?? []).map(
+				(item) => `${item.type}${item.parameter ? ` ${item.parameter}` : ""}`,
+			);
 			const extensions = (rtpParameters.headerExtensions ?? []).map((item) => item.uri.split(/[:/]/).pop());
 			return `${kind}: ${codec?.mimeType ?? "?"} (${rtpParameters.codecs.length} codec${rtpParameters.codecs.length > 1 ? "s" : ""}), feedback [${feedback.join(", ")}], extensions [${extensions.join(", ")}]`;
 		})
@@ -90,6 +93,8 @@ export function describeConsumers(
 /** The same limits for a system that makes its own offer (Janus): what the subscribers' answers keep. */
 export const subscriberOfferLimits = {
 	extensions: [midExtension],
-	feedback: videoFeedback.map((feedback) => `${feedback.type}${"parameter" in feedback ? ` ${feedback.parameter}` : ""}`),
+	feedback: videoFeedback.map(
+		(feedback) => `${feedback.type}${"parameter" in feedback ? ` ${feedback.parameter}` : ""}`,
+	),
 	rtx: false,
 };

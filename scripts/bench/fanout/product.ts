@@ -9,13 +9,9 @@
  * requests and connects DTLS.
  */
 
-import {
-	dtlsParametersOf,
-	HeadlessPeer,
-	type HeadlessStream,
-	mediasoupSdp,
-} from "@mindmeet/testing/headless-webrtc";
+import { dtlsParametersOf, HeadlessPeer, type HeadlessStream, mediasoupSdp } from "@mindmeet/testing/headless-webrtc";
 import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
+import type { DtlsParameters } from "mediasoup-client/types";
 import { freePort, startStack } from "../../stack.ts";
 import { childrenOf, loadCore, pin, sfuCore } from "./cpu.ts";
 import { publisherTracks } from "./media-source.ts";
@@ -80,9 +76,15 @@ export async function startProduct(): Promise<FanoutSystem> {
 		const send = await host.request("createWebRtcTransport", { direction: "send" });
 		await host.request("join", { rtpCapabilities: subscriberRtpCapabilities });
 		const offer = await publisher.offer(publisherTracks);
-		const streams = publisherTracks.map((spec) => ({ kind: spec.kind, rtpParameters: producerRtpParameters(spec.kind) }));
+		const streams = publisherTracks.map((spec) => ({
+			kind: spec.kind,
+			rtpParameters: producerRtpParameters(spec.kind),
+		}));
 		publisher.accept(mediasoupSdp(send, streams, "recvonly", "answer"));
-		await host.request("connectWebRtcTransport", { transportId: send.id, dtlsParameters: dtlsParametersOf(offer) });
+		await host.request("connectWebRtcTransport", {
+			transportId: send.id,
+			dtlsParameters: dtlsParametersOf(offer) as DtlsParameters,
+		});
 		await publisher.connected();
 		for (const stream of streams) {
 			await host.request("produce", {
@@ -133,7 +135,7 @@ export async function startProduct(): Promise<FanoutSystem> {
 				const answer = await peer.answer(mediasoupSdp(transport, consumers, "sendonly", "offer"));
 				await signaling.request("connectWebRtcTransport", {
 					transportId: transport.id,
-					dtlsParameters: dtlsParametersOf(answer),
+					dtlsParameters: dtlsParametersOf(answer) as DtlsParameters,
 				});
 				await peer.connected();
 				return peer;
@@ -145,4 +147,3 @@ export async function startProduct(): Promise<FanoutSystem> {
 		throw error;
 	}
 }
-
