@@ -32,14 +32,16 @@ function outbound(page: Page): Promise<Outbound> {
 		const connections = (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? [];
 		for (const connection of connections) {
 			if (connection.connectionState === "closed") continue;
-			(await connection.getStats()).forEach((stat: { type: string; kind?: string; rid?: string; bytesSent?: number }) => {
-				if (stat.type !== "outbound-rtp") return;
-				if (stat.kind === "audio") totals.audio += stat.bytesSent ?? 0;
-				if (stat.kind === "video") {
-					const rid = stat.rid ?? "none";
-					totals.video[rid] = (totals.video[rid] ?? 0) + (stat.bytesSent ?? 0);
-				}
-			});
+			(await connection.getStats()).forEach(
+				(stat: { type: string; kind?: string; rid?: string; bytesSent?: number }) => {
+					if (stat.type !== "outbound-rtp") return;
+					if (stat.kind === "audio") totals.audio += stat.bytesSent ?? 0;
+					if (stat.kind === "video") {
+						const rid = stat.rid ?? "none";
+						totals.video[rid] = (totals.video[rid] ?? 0) + (stat.bytesSent ?? 0);
+					}
+				},
+			);
 		}
 		return totals;
 	});
