@@ -57,6 +57,15 @@ async function advancing(page: Page): Promise<{ video: Record<string, boolean>; 
 	return { video, audio: last.audio > first.audio, seen: JSON.stringify({ first, last }) };
 }
 
+/** Wait until the picture in `name`'s tile on `page` is `width` pixels wide (the layer being decoded). */
+async function pictureWidthBecomes(page: Page, name: string, width: number): Promise<void> {
+	const selector = `[data-testid="tile"][data-peer-name="${name}"][data-self="false"] video`;
+	await page.waitForFunction(
+		({ selector, width }) => document.querySelector<HTMLVideoElement>(selector)?.videoWidth === width,
+		{ selector, width },
+	);
+}
+
 /** Poll one-second windows until `state` holds (at most `windows` of them). */
 async function sendingBecomes(
 	page: Page,
@@ -85,6 +94,8 @@ test("the publisher sends only the layers someone watches, and no video when nob
 
 	// A wide tile: both layers go out (the measurement sees the top one flowing, so it can see it stop).
 	await sendingBecomes(ana, "both layers sent to a large tile", (s) => s.video.r0 === true && s.video.r1 === true);
+	// The fake camera is 640×480: Bia decodes the full-size layer.
+	await pictureWidthBecomes(bia, "Ana", 640);
 
 	// Bia's window turns narrow: her tile of Ana wants the small layer only.
 	await bia.setViewportSize({ width: 360, height: 640 });
@@ -93,11 +104,14 @@ test("the publisher sends only the layers someone watches, and no video when nob
 		"the full-size layer stops, the half-size one goes on",
 		(s) => s.video.r0 === true && s.video.r1 === false && s.audio,
 	);
+	await pictureWidthBecomes(bia, "Ana", 320);
 	await expectMediaFlowing(bia, { audio: true, video: true });
 
-	// Wide again: the top layer is wanted and sent again.
+	// Wide again: the top layer is wanted, sent again, and Bia decodes it (it started from a key frame).
 	await bia.setViewportSize({ width: 1280, height: 800 });
 	await sendingBecomes(ana, "the full-size layer comes back", (s) => s.video.r1 === true);
+	await pictureWidthBecomes(bia, "Ana", 640);
+	await expectMediaFlowing(bia, { audio: true, video: true });
 
 	// Bia leaves: nobody watches Ana's camera.
 	await bia.getByTestId("leave").click();
