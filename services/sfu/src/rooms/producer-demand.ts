@@ -21,14 +21,18 @@
  * notifications and no layer switched off only to be wanted back a moment
  * later.
  *
- * When a layer comes back, the publisher's encoder starts it again and the
- * SFU asks for a key frame for every watched consumer as soon as the layer's
- * RTP is seen (the producer's score rises from 0), so viewers do not wait
- * for the next periodic key frame.
+ * Key frames when a layer comes back need nothing more here: the browser's
+ * encoder starts an encoding that turns active again with a key frame, and
+ * mediasoup's simulcast consumer switches to a layer only at a key frame
+ * (asking the producer for one itself); a viewer resuming its consumer asks
+ * for one too (see Room's #setConsumerWatched). The end-to-end test shows a
+ * returning layer decoded at full size. Watching the producer's score for
+ * the layer's return would not work: mediasoup (3.27) keeps a stream's last
+ * score when its RTP stops.
  */
 import type { ProducerDemand as ProducerDemandData } from "@mindmeet/protocol";
 import { parseScalabilityMode } from "mediasoup";
-import type { Consumer, Producer, ProducerScore } from "mediasoup/types";
+import type { Consumer, Producer } from "mediasoup/types";
 import type { Logger } from "pino";
 
 /**
@@ -70,10 +74,6 @@ interface Tracked {
 	lowerTimer: NodeJS.Timeout | undefined;
 	/** Consumers of this producer, on any of the room's routers (a pipe producer keeps its id). */
 	consumers: Map<Consumer, DemandViewer>;
-	/** A raise was told: ask for key frames when its layers' RTP is seen again. */
-	awaitingLayers: boolean;
-	/** Each encoding's last score, by encoding index. */
-	scores: Map<number, number>;
 }
 
 export class ProducerDemand {
@@ -98,11 +98,8 @@ export class ProducerDemand {
 			told: top,
 			lowerTimer: undefined,
 			consumers: new Map(),
-			awaitingLayers: false,
-			scores: new Map(),
 		};
 		this.#producers.set(producer.id, tracked);
-		producer.on("score", (scores) => this.#scored(tracked, scores));
 		producer.observer.once("close", () => {
 			clearTimeout(tracked.lowerTimer);
 			if (this.#producers.get(producer.id) === tracked) this.#producers.delete(producer.id);
@@ -183,39 +180,13 @@ export class ProducerDemand {
 	}
 
 	#tell(tracked: Tracked, demand: number | null): void {
-		const raised = isHigher(demand, tracked.told);
 		tracked.told = demand;
-		if (raised) tracked.awaitingLayers = true;
 		if (tracked.publisher.closed) return;
 		this.#logger.debug(
 			{ peer: tracked.publisher.id, producer: tracked.producer.id, maxSpatialLayer: demand },
 			"producer demand changed",
 		);
 		tracked.publisher.notify("producerDemand", { producerId: tracked.producer.id, maxSpatialLayer: demand });
-	}
-
-	/**
-	 * The producer's per-encoding scores changed. An encoding whose score
-	 * rises from 0 is being sent again: after a raise, that is the moment a
-	 * key frame request reaches an encoder that is running.
-	 */
-	#scored(tracked: Tracked, scores: ProducerScore[]): void {
-		let cameBack = false;
-		for (const { encodingIdx, score } of scores) {
-			const before = tracked.scores.get(encodingIdx) ?? 0;
-			if (before === 0 && score > 0) cameBack = true;
-			tracked.scores.set(encodingIdx, score);
-		}
-		if (!cameBack || !tracked.awaitingLayers) return;
-		const told = tracked.told ?? -1;
-		const allBack = [...Array(told + 1).keys()].every((index) => (tracked.scores.get(index) ?? 0) > 0);
-		if (allBack) tracked.awaitingLayers = false;
-		for (const consumer of tracked.consumers.keys()) {
-			if (consumer.closed || consumer.paused || consumer.appData.started !== true) continue;
-			consumer.requestKeyFrame().catch(() => {
-				// Closed meanwhile: nothing to refresh.
-			});
-		}
 	}
 }
 
