@@ -5,7 +5,8 @@
  * viewer's tile is small, r1 stops while r0 goes on; when nobody watches,
  * the camera stops altogether while the microphone keeps going and the
  * publisher's own camera stays on (not muted, preview still playing); when
- * someone watches again, the video comes back and is decoded.
+ * someone watches again, the video comes back and is decoded; after the
+ * publisher reconnects (a reload), its new camera is limited again.
  *
  * Everything is a state polled with a bound (bytes advancing or not over a
  * one-second window), never a duration.
@@ -141,4 +142,19 @@ test("the publisher sends only the layers someone watches, and no video when nob
 	const { first, last } = await expectMediaFlowing(caio, { audio: true, video: true });
 	assert.ok(last.framesDecoded > first.framesDecoded);
 	await sendingBecomes(ana, "video sent again", (s) => s.video.r0 === true || s.video.r1 === true);
+
+	// Caio's tile is small; then Ana reloads (a new connection, new producers that start out
+	// sending everything): the SFU tells her new camera what Caio wants, and the top layer stops again.
+	await caio.setViewportSize({ width: 360, height: 640 });
+	await sendingBecomes(ana, "only the small layer for Caio's small tile", (s) => s.video.r0 === true && !s.video.r1);
+	await ana.reload();
+	await tile(ana, "Ana", true).waitFor();
+	await firstFrame(ana, "Caio");
+	await sendingBecomes(
+		ana,
+		"after the reload, again only the small layer",
+		(s) => s.video.r0 === true && s.video.r1 === false && s.audio,
+	);
+	await pictureWidthBecomes(caio, "Ana", 320);
+	await expectMediaFlowing(caio, { audio: true, video: true });
 });
