@@ -12,6 +12,8 @@ import { existsSync } from "node:fs";
 import type { Browser as PlaywrightBrowser, Page as PlaywrightPage } from "playwright-core";
 import puppeteer, { type Browser as PuppeteerBrowser, type Page as PuppeteerPage } from "puppeteer-core";
 import {
+	chromiumFlags,
+	chromiumPath,
 	type InboundTotals,
 	newParticipant,
 	type ParticipantOptions,
@@ -174,13 +176,15 @@ export async function launchFirefox(options: { locale?: string } = {}): Promise<
 	});
 }
 
-class FirefoxParticipant implements Participant {
-	readonly browserName = "firefox";
+/** A person in a browser driven by puppeteer-core: Firefox, or Chromium when tabs must really hide (below). */
+class PuppeteerParticipant implements Participant {
+	readonly browserName: BrowserName;
 	readonly page: PuppeteerPage;
 	readonly #close: () => Promise<void>;
 	readonly #errors: string[] = [];
 
-	constructor(page: PuppeteerPage, close: () => Promise<void>) {
+	constructor(browserName: BrowserName, page: PuppeteerPage, close: () => Promise<void>) {
+		this.browserName = browserName;
 		this.page = page;
 		this.#close = close;
 		page.on("pageerror", (error) => this.#errors.push(String(error)));
@@ -258,7 +262,61 @@ export async function firefoxParticipant(
 	page.setDefaultTimeout(defaultTimeoutMs);
 	await page.setViewport(options.viewport ?? { width: 1280, height: 800 });
 	await page.evaluateOnNewDocument(trackPeerConnections);
-	return new FirefoxParticipant(page, () => context.close());
+	return new PuppeteerParticipant("firefox", page, () => context.close());
+}
+
+// ------------------------------------------------------- Chromium, in real tabs
+
+/**
+ * Chromium driven by puppeteer-core, for the one thing Playwright cannot do
+ * here: a page that really goes to the background. Playwright opens every
+ * page in a window of its own, so a page never becomes hidden whatever is in
+ * front; puppeteer opens pages as tabs of one window, and bringing another
+ * tab to the front makes the first one `document.visibilityState ===
+ * "hidden"`, as a person switching tabs would (checked with headless
+ * Chromium 156).
+ */
+export async function launchChromiumWithTabs(extraFlags: string[] = []): Promise<PuppeteerBrowser> {
+	if (!existsSync(chromiumPath)) {
+		throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+	}
+	return puppeteer.launch({
+		executablePath: chromiumPath,
+		headless: true,
+		args: [...chromiumFlags.filter((flag) => flag !== "--headless"), ...extraFlags],
+		protocolTimeout: 120_000,
+	});
+}
+
+/** A Chromium person whose tab can be covered by another tab and shown again. */
+export interface TabbedParticipant extends Participant {
+	readonly page: PuppeteerPage;
+	/** Open another tab in front of this one (this page becomes hidden); returns what brings it back. */
+	coverWithAnotherTab(): Promise<() => Promise<void>>;
+}
+
+/** A person in `browser` (from launchChromiumWithTabs): a fresh browser context, its page a tab. */
+export async function chromiumTabParticipant(
+	browser: PuppeteerBrowser,
+	options: { viewport?: { width: number; height: number } } = {},
+): Promise<TabbedParticipant> {
+	const context = await browser.createBrowserContext();
+	const page = await context.newPage();
+	page.setDefaultTimeout(defaultTimeoutMs);
+	await page.setViewport(options.viewport ?? { width: 1280, height: 800 });
+	await page.evaluateOnNewDocument(trackPeerConnections);
+	const person = new PuppeteerParticipant("chromium", page, () => context.close());
+	return Object.assign(person, {
+		page,
+		async coverWithAnotherTab() {
+			const other = await context.newPage();
+			await other.bringToFront();
+			return async () => {
+				await page.bringToFront();
+				await other.close();
+			};
+		},
+	});
 }
 
 // ----------------------------------------------------------------------- media

@@ -284,3 +284,23 @@ export const signalingTokenParam = "token";
 
 /** Query parameter that names the room the client means to enter; must match the token's room. */
 export const signalingRoomParam = "roomId";
+
+/**
+ * Producer demand (issue 11, "the publisher stops sending what nobody
+ * watches"): the highest spatial layer of one of our video producers that
+ * someone watching wants (0 = the lowest), or `null` when nobody watches it.
+ * The publisher sends layers up to that one and nothing above; with `null`
+ * it sends nothing of that video, without muting it (the producer stays
+ * resumed at the SFU, the local preview keeps showing). A new producer
+ * starts out sending every layer until told otherwise. Raises come at once,
+ * lowers after a short delay. Never sent for audio.
+ */
+export interface ProducerDemand {
+	producerId: string;
+	maxSpatialLayer: number | null;
+}
+
+/** The notification that carries ProducerDemand (declared apart, merged into ServerNotifications). */
+export interface ServerNotifications {
+	producerDemand: ProducerDemand;
+}

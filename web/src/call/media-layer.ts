@@ -71,6 +71,14 @@ export class MediaLayer {
 	 * as a muted mic is after a reconnect, overtakes it), by consumer id.
 	 */
 	readonly #earlyPauses = new Map<string, boolean>();
+	/**
+	 * What the SFU last asked each of our video producers to send
+	 * (producerDemand), by producer id; kept for one whose produce request
+	 * is still being answered, and applied when it is.
+	 */
+	readonly #demands = new Map<string, number | null>();
+	/** Producers whose sending limit is being applied right now (one change at a time, the latest wins). */
+	readonly #limiting = new Set<Producer>();
 	#mediaUp = false;
 	#closed = false;
 
@@ -157,6 +165,8 @@ export class MediaLayer {
 		}
 		this.#producers.get(source)?.close();
 		this.#producers.set(source, producer);
+		// The SFU may have answered produce and told its demand before we got here.
+		if (this.#demands.has(producer.id)) this.#limitSending(producer);
 		if (paused) {
 			producer.pause();
 			await this.#request("pauseProducer", { producerId: producer.id });
@@ -273,6 +283,57 @@ export class MediaLayer {
 		}
 	}
 
+	/**
+	 * The SFU says how much of one of our videos is watched (producerDemand):
+	 * send its simulcast layers up to `maxSpatialLayer`, or, with null,
+	 * nothing at all. This is the sender's encodings only: the producer is not
+	 * paused (neither here nor at the SFU), the track stays enabled and the
+	 * local preview keeps showing, so the person's own mute and the SFU's
+	 * producer state are untouched. A new producer (another attempt, after a
+	 * reconnect or a mediaReset) starts out sending every layer until the
+	 * SFU says otherwise. Audio is never limited.
+	 */
+	limitSending(producerId: string, maxSpatialLayer: number | null): void {
+		if (this.#closed) return;
+		this.#demands.set(producerId, maxSpatialLayer);
+		for (const producer of this.#producers.values()) {
+			if (producer.id === producerId) this.#limitSending(producer);
+		}
+	}
+
+	/**
+	 * Apply the latest demand to `producer`, one change at a time:
+	 * mediasoup-client skips a setMaxSpatialLayer equal to the last one it
+	 * was given before that one finished, so overlapping calls could lose the
+	 * last word. It turns on exactly the encodings whose index is ≤ the layer,
+	 * so -1 turns them all off, on the same path (and renegotiation) as any
+	 * other limit.
+	 */
+	#limitSending(producer: Producer): void {
+		if (producer.kind !== "video" || this.#limiting.has(producer)) return;
+		const target = () => {
+			const demand = this.#demands.get(producer.id);
+			if (demand === undefined) return undefined;
+			const top = Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1);
+			return demand === null ? -1 : Math.min(demand, top);
+		};
+		this.#limiting.add(producer);
+		void (async () => {
+			try {
+				for (let layer = target(); layer !== undefined && !producer.closed; layer = target()) {
+					// Never set yet: every encoding is on, which is the top layer.
+					const current = producer.maxSpatialLayer ?? Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1);
+					if (current === layer) break;
+					await producer.setMaxSpatialLayer(layer);
+				}
+			} catch {
+				// Closed meanwhile: a closed producer sends nothing anyway.
+			} finally {
+				this.#limiting.delete(producer);
+			}
+		})();
+	}
+
 	/** Close everything; closing a transport closes its producers and consumers. Local tracks survive. */
 	close(): void {
 		if (this.#closed) return;
@@ -282,5 +343,6 @@ export class MediaLayer {
 		this.#producers.clear();
 		this.#consumers.clear();
 		this.#earlyPauses.clear();
+		this.#demands.clear();
 	}
 }

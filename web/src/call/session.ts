@@ -627,6 +627,8 @@ export class CallSession {
 		// It comes on an open connection, so a join under way on it (the first one, or after a drop)
 		// is overtaken and started again too.
 		mediaReset: () => this.#rejoin(),
+		// How much of one of our videos anyone watches: the sender limits its layers, our mute is untouched.
+		producerDemand: ({ producerId, maxSpatialLayer }) => this.#media?.limitSending(producerId, maxSpatialLayer),
 	};
 
 	#onNotification(method: string, data: unknown): void {

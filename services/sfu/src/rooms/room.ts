@@ -39,6 +39,7 @@ import type { MediaWorker } from "../workers/worker-pool.ts";
 import { type ChatPage, ChatRateLimiter, chatPage, chatText, mergeChat } from "./chat.ts";
 import { HostRole, recordWaitMs } from "./host-role.ts";
 import { Peer, type PeerProducer, type PeerTransport } from "./peer.ts";
+import { ProducerDemand } from "./producer-demand.ts";
 import { RoomMedia, type RoomRouter } from "./room-media.ts";
 import type { RoomRecords } from "./room-records.ts";
 import { settleWithin } from "./settle.ts";
@@ -140,6 +141,13 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #connected = new WeakSet<PeerTransport>();
 	/** Connections being disconnected for flooding (at most once each). */
 	readonly #flooders = new WeakSet<Peer>();
+	/**
+	 * What each publisher needs to send of its videos (producerDemand). It
+	 * lives as long as the room: producers and consumers come and go with
+	 * it, including across a media rebuild, where the new producers start
+	 * over sending everything and get the demand of their new consumers.
+	 */
+	readonly #demand: ProducerDemand;
 
 	private constructor(options: RoomOptions, logger: Logger, media: RoomMedia) {
 		super();
@@ -163,6 +171,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			},
 		});
 		this.#speakingThresholdDbov = options.speakingThresholdDbov;
+		this.#demand = new ProducerDemand({ logger });
 		this.#acquireWorker = options.acquireWorker;
 		this.#extraWorker = options.extraWorker;
 		this.#peersPerRouter = options.peersPerRouter;
@@ -266,6 +275,17 @@ export class Room extends EventEmitter<RoomEvents> {
 			handoverPending: this.#host.pending,
 			peers: [...this.#joinedPeers()].map((peer) => this.#presenceOf(peer)),
 		};
+	}
+
+	/**
+	 * A video producer's demand (diagnostics, tests): what its watchers want
+	 * right now and what its publisher was last told to send (null: nothing).
+	 * Undefined for audio and unknown producers.
+	 */
+	producerDemand(producerId: string): { demand: number | null; told: number | null } | undefined {
+		const demand = this.#demand.demandOf(producerId);
+		const told = this.#demand.toldOf(producerId);
+		return demand === undefined || told === undefined ? undefined : { demand, told };
 	}
 
 	/**
@@ -397,6 +417,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#host.close();
+		this.#demand.close();
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
 		this.#protooRoom.close();
@@ -580,11 +601,14 @@ export class Room extends EventEmitter<RoomEvents> {
 		pauseProducer: async (peer, { producerId }) => {
 			await this.#ownProducer(peer, producerId).pause();
 			this.#writePresence(peer);
+			// A muted camera is watched by nobody: it stops being sent (after the delay).
+			this.#demand.changed(producerId);
 			return {};
 		},
 		resumeProducer: async (peer, { producerId }) => {
 			await this.#ownProducer(peer, producerId).resume();
 			this.#writePresence(peer);
+			this.#demand.changed(producerId);
 			return {};
 		},
 		sendChat: (peer, data) => this.#sendChat(peer, data),
@@ -865,6 +889,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		const media = this.#media;
 		// It lives on its peer's router (produce uses the peer's transport; tests use routerFor).
 		if (media) media.adopt(producer, media.place(peer));
+		this.#demand.track(peer, producer);
 		if (source === "mic" && media) await this.#watchSpeaking(media, peer, producer);
 		this.#writePresence(peer);
 		// Read after the producer is listed (and after any await above): a peer
@@ -948,6 +973,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			if (consumer.closed) throw new SignalingError("not-found", "the consumer closed");
 			throw error;
 		}
+		this.#demand.changed(consumer.producerId);
 		return {};
 	}
 
@@ -963,6 +989,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		const consumer = peer.consumers.get(consumerId);
 		if (!consumer) throw new SignalingError("not-found", "no such consumer");
 		consumer.appData.unwatched = !watched;
+		// Before anything awaits: a viewer coming back raises its publisher's demand at once.
+		this.#demand.changed(consumer.producerId);
 		if (!consumer.appData.started) return {};
 		try {
 			if (watched) {
@@ -1028,6 +1056,8 @@ export class Room extends EventEmitter<RoomEvents> {
 				return;
 			}
 			consumerPeer.consumers.set(consumer.id, consumer);
+			// Counts for its producer's demand from now on (a publisher sending nothing starts again).
+			this.#demand.watch(consumerPeer, consumer);
 			const closed = () => {
 				consumerPeer.consumers.delete(consumer.id);
 				consumerPeer.consumedProducers.delete(producer.id);
