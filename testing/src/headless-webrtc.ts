@@ -254,6 +254,13 @@ export interface HeadlessPeerOptions {
 	bindAddress?: string;
 	/** Give up waiting for ICE+DTLS after this long (ms). */
 	connectTimeoutMs?: number;
+	/**
+	 * Count incoming RTP (default true). Counting hands every packet from
+	 * libdatachannel's thread to JavaScript, the bulk of a receiver's CPU;
+	 * a peer that only has to be there (to load the SFU) can skip it, and
+	 * then its `streams()` stay empty.
+	 */
+	countRtp?: boolean;
 }
 
 /** One RTP stream we send: an m-line of our offer and what to stamp on each packet. */
@@ -265,6 +272,18 @@ export interface SendTrackSpec {
 	/** e.g. "opus", "VP8". */
 	codec: "opus" | "VP8";
 	cname: string;
+}
+
+/**
+ * node-datachannel (0.33) drops a track from its list of live tracks only
+ * from the track's onClosed callback, and registers that callback only when
+ * JavaScript sets one. Without it a closed track that is garbage collected
+ * stays in the list, and cleanup() later closes it again through a dangling
+ * pointer: a segfault at the end of a run that opened many peers (seen in
+ * the capacity benchmark, gdb: TrackWrapper::CloseAll → rtc::Track::close).
+ */
+function forgetWhenClosed(track: Track): void {
+	track.onClosed(() => {});
 }
 
 class Counter {
@@ -321,7 +340,7 @@ export class HeadlessPeer {
 	#closed = false;
 
 	constructor(name: string, options: HeadlessPeerOptions = {}) {
-		this.#options = { bindAddress: "127.0.0.1", connectTimeoutMs: 20_000, ...options };
+		this.#options = { bindAddress: "127.0.0.1", connectTimeoutMs: 20_000, countRtp: true, ...options };
 		this.#pc = new nodeDataChannel.PeerConnection(name, {
 			iceServers: [],
 			bindAddress: this.#options.bindAddress,
@@ -338,8 +357,9 @@ export class HeadlessPeer {
 	}
 
 	#receiveOn(track: Track): void {
+		forgetWhenClosed(track);
 		this.#tracks.push(track);
-		track.onMessage((message) => this.#count(message));
+		if (this.#options.countRtp) track.onMessage((message) => this.#count(message));
 	}
 
 	#count(packet: Buffer): void {
@@ -433,6 +453,7 @@ export class HeadlessPeer {
 			}
 			media.addSSRC(spec.ssrc, spec.cname, "headless", `${spec.kind}-${spec.mid}`);
 			const track = this.#pc.addTrack(media);
+			forgetWhenClosed(track);
 			this.#sendTracks.set(spec.mid, { track, spec });
 		}
 		const gathered = this.#gathered();
