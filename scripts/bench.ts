@@ -11,6 +11,7 @@ import { launchChromium } from "@mindmeet/testing/browser";
 import { headlessCleanup } from "@mindmeet/testing/headless-webrtc";
 import { admissionBenchmark } from "./bench/admission.ts";
 import { bundleBenchmark } from "./bench/bundle.ts";
+import { capacityBenchmark } from "./bench/capacity.ts";
 import { chatBenchmark } from "./bench/chat.ts";
 import { fanoutBenchmark } from "./bench/fanout.ts";
 import { faultsBenchmark } from "./bench/faults.ts";
@@ -21,8 +22,8 @@ import { freePort, repoRoot, startStack } from "./stack.ts";
 
 const only = process.argv[2];
 const sections: BenchSection[] = [];
-// The fan-out section starts its own systems (and pins cores): alone, it needs neither the shared stack nor Chromium.
-if (only !== "fanout") {
+// The fan-out and capacity sections start their own systems (and pin cores): alone, they need neither the shared stack nor Chromium.
+if (only !== "fanout" && only !== "capacity") {
 	const stack = await startStack({
 		apiPort: await freePort(),
 		rtcPort: 0,
@@ -47,10 +48,10 @@ if (only !== "fanout") {
 	}
 }
 // Last: it pins processes to cores, and wants the machine to itself.
-if (!only || only === "fanout") {
-	sections.push(await fanoutBenchmark());
-	headlessCleanup();
-}
+if (!only || only === "fanout") sections.push(await fanoutBenchmark());
+if (!only || only === "capacity") sections.push(await capacityBenchmark());
+// node-datachannel's threads, once every headless peer of both is closed.
+if (!only || only === "fanout" || only === "capacity") headlessCleanup();
 
 const runAt = new Date().toISOString();
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average at the end ${loadavg()

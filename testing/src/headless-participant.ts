@@ -125,8 +125,24 @@ export interface HeadlessParticipantOptions {
 	watch?: (consumer: HeadlessConsumer) => boolean;
 	/** Bound on each wait (admission, transports, DTLS), ms. Default 30 s. */
 	timeoutMs?: number;
+	/**
+	 * Count what arrives (default true): see HeadlessPeerOptions.countRtp.
+	 * Without it `received` and `totalsBetween` see nothing.
+	 */
+	countRtp?: boolean;
 	/** Called for every consumer once it is accepted (e.g. to stamp a join's timeline). */
 	onConsumer?: (consumer: HeadlessConsumer) => void;
+}
+
+/** The steps of one participant's way in, epoch ms (absent: not taken, e.g. no knock for the host). */
+export interface JoinTimeline {
+	/** The knock's HTTP request was sent. */
+	knocked?: number;
+	/** The token was in hand (the waiting socket said admitted, or a token was given). */
+	admitted?: number;
+	signalingOpen?: number;
+	/** `join` answered. */
+	joined?: number;
 }
 
 /** A knock that has been posted and waits, open, for the host: `enter` once the host admits it. */
@@ -193,6 +209,8 @@ interface Offered {
 export class HeadlessParticipant {
 	readonly signaling: SignalingPeer;
 	readonly name: string;
+	/** When each step of entering happened (epoch ms). */
+	readonly timeline: JoinTimeline;
 	readonly #options: Required<Omit<HeadlessParticipantOptions, "feed" | "onConsumer">> &
 		Pick<HeadlessParticipantOptions, "feed" | "onConsumer">;
 	readonly #recv: HeadlessPeer;
@@ -212,20 +230,30 @@ export class HeadlessParticipant {
 	/** Errors in handling the SFU's requests (a failed renegotiation): kept for whoever checks. */
 	readonly errors: string[] = [];
 
-	private constructor(signaling: SignalingPeer, name: string, options: HeadlessParticipantOptions) {
+	private constructor(
+		signaling: SignalingPeer,
+		name: string,
+		options: HeadlessParticipantOptions,
+		timeline: JoinTimeline,
+	) {
 		this.signaling = signaling;
 		this.name = name;
+		this.timeline = timeline;
 		this.#options = {
 			name,
 			sources: options.sources ?? [],
 			watch: options.watch ?? (() => true),
 			timeoutMs: options.timeoutMs ?? 30_000,
+			countRtp: options.countRtp ?? true,
 			feed: options.feed,
 			onConsumer: options.onConsumer,
 		};
 		if (this.#options.sources.length > 0 && !options.feed) throw new Error("sending media needs a feed");
 		const label = `${name.replace(/\W+/g, "-").slice(0, 24)}`;
-		this.#recv = new HeadlessPeer(`${label}-recv`, { connectTimeoutMs: this.#options.timeoutMs });
+		this.#recv = new HeadlessPeer(`${label}-recv`, {
+			connectTimeoutMs: this.#options.timeoutMs,
+			countRtp: this.#options.countRtp,
+		});
 		this.#specs = sendSpecs(this.#options.sources, name);
 		this.#send =
 			this.#specs.length > 0
@@ -258,20 +286,32 @@ export class HeadlessParticipant {
 			knockedAt,
 			async enter(options = {}) {
 				const { token } = await within(pending.admitted, options.timeoutMs ?? 30_000, `${name}'s admission`);
-				return HeadlessParticipant.enter(baseUrl, roomId, token, { name, ...options });
+				return HeadlessParticipant.#open(baseUrl, roomId, token, { name, ...options }, { knocked: knockedAt });
 			},
 		};
 	}
 
 	/** Enter with a token already held (the host's, or one the lobby gave). */
-	static async enter(
+	static enter(
 		baseUrl: string,
 		roomId: string,
 		token: string,
 		options: HeadlessParticipantOptions = {},
 	): Promise<HeadlessParticipant> {
+		return HeadlessParticipant.#open(baseUrl, roomId, token, options, {});
+	}
+
+	static async #open(
+		baseUrl: string,
+		roomId: string,
+		token: string,
+		options: HeadlessParticipantOptions,
+		timeline: JoinTimeline,
+	): Promise<HeadlessParticipant> {
+		timeline.admitted = Date.now();
 		const signaling = await SignalingPeer.connect(baseUrl, roomId, token, { acceptRequests: false });
-		const participant = new HeadlessParticipant(signaling, options.name ?? "Headless", options);
+		timeline.signalingOpen = Date.now();
+		const participant = new HeadlessParticipant(signaling, options.name ?? "Headless", options, timeline);
 		try {
 			await participant.#enter();
 		} catch (error) {
@@ -319,6 +359,11 @@ export class HeadlessParticipant {
 	): ReceiveTotals {
 		const ssrcs = consumerIds ? new Set(consumerIds.map((id) => this.#consumers.get(id)?.info.ssrc ?? -1)) : undefined;
 		return HeadlessPeer.totalsBetween(from, to, ssrcs);
+	}
+
+	/** Whether this participant counts what it receives (see HeadlessParticipantOptions.countRtp). */
+	get counting(): boolean {
+		return this.#options.countRtp;
 	}
 
 	/** Whether our camera is being sent now (false while the SFU says nobody watches it). */
@@ -387,6 +432,7 @@ export class HeadlessParticipant {
 			timeout,
 			`${this.name}'s join`,
 		);
+		this.timeline.joined = Date.now();
 		this.#self = joined.self;
 		this.#peers = [...joined.peers];
 		if (!this.#send || !sendInfo) return;
@@ -506,12 +552,16 @@ export class HeadlessParticipant {
 		}
 	}
 
-	/** Leave on purpose (the leave request, as the leave button), then close both peer connections. */
-	async close(): Promise<void> {
+	/**
+	 * Leave on purpose (the leave request, as the leave button), then close
+	 * both peer connections. `leave: false` just drops the connection (a
+	 * closed tab): quicker when a whole room is torn down.
+	 */
+	async close(options: { leave?: boolean } = {}): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#sink?.detach();
-		if (!this.signaling.client.closed && this.#self) {
+		if (options.leave !== false && !this.signaling.client.closed && this.#self) {
 			await within(this.signaling.request("leave", {}), 5_000, "leave").catch(() => {});
 		}
 		this.signaling.close();

@@ -68,6 +68,14 @@ export const tileProfile: MediaProfile = {
 	audioKbps: 48,
 };
 
+/**
+ * For join timings: the tile layer with a key frame every 100 ms. A
+ * browser answers a new viewer's key frame request at once; a replay cannot,
+ * so this stands in for that answer (the first video waits at most 100 ms
+ * for a key frame instead of up to a whole key frame interval).
+ */
+export const joinProfile: MediaProfile = { ...tileProfile, name: "join", keyFrameInterval: 3 };
+
 function ffmpegBinary(): string {
 	try {
 		return execFileSync("sh", ["-c", "command -v ffmpeg"], { encoding: "utf8" }).trim();
@@ -121,6 +129,8 @@ export interface FeedSink {
 
 export interface SharedMediaFeed {
 	readonly profile: MediaProfile;
+	/** The ffmpeg process (its CPU is part of the load). */
+	readonly pid: number | undefined;
 	/**
 	 * Forward the feed into `peer`'s send tracks: the audio packets into
 	 * the track of `tracks`' audio spec, the video packets into its video
@@ -172,6 +182,19 @@ class Sink implements FeedSink {
 	}
 }
 
+export interface SharedFeedOptions {
+	/**
+	 * Spread the attached peers' copies of each packet over this many ms
+	 * (default 0: all at once). Fifty browsers do not send their frames in
+	 * the same millisecond; fifty peers fed from one replay would, and the
+	 * SFU's socket would take them as one burst no real room makes. The
+	 * peers are dealt into `spreadGroups` groups (default 8), each sent
+	 * `spreadMs / spreadGroups` after the previous one.
+	 */
+	spreadMs?: number;
+	spreadGroups?: number;
+}
+
 /**
  * Start replaying `profile` (until stopped); attach peers to it. `prefix`
  * wraps the ffmpeg command (e.g. taskset, to keep it off a measured core).
@@ -179,18 +202,39 @@ class Sink implements FeedSink {
 export async function startSharedFeed(
 	profile: MediaProfile = fullProfile,
 	prefix: readonly string[] = [],
+	options: SharedFeedOptions = {},
 ): Promise<SharedMediaFeed> {
 	const file = encodedMedia(profile);
-	const sinks = new Set<Sink>();
+	const spreadMs = Math.max(0, options.spreadMs ?? 0);
+	const groupCount = spreadMs > 0 ? Math.max(1, Math.floor(options.spreadGroups ?? 8)) : 1;
+	const groups: Set<Sink>[] = Array.from({ length: groupCount }, () => new Set<Sink>());
+	let attached = 0;
 	let sent = 0;
 	let dropped = 0;
-	const forward = (kind: "audio" | "video") => (packet: Buffer) => {
+	let stopped = false;
+	const sendTo = (group: Set<Sink>, kind: "audio" | "video", packet: Buffer) => {
 		// Each sink rewrites SSRC, payload type and sequence number in place, then the peer copies it.
-		for (const sink of sinks) {
+		for (const sink of group) {
 			const result = sink.forward(kind, packet);
 			if (result === true) sent++;
 			else if (result === false) dropped++;
 		}
+	};
+	const forward = (kind: "audio" | "video") => (packet: Buffer) => {
+		groups.forEach((group, index) => {
+			if (group.size === 0) return;
+			if (index === 0) {
+				sendTo(group, kind, packet);
+				return;
+			}
+			const copy = Buffer.from(packet);
+			setTimeout(
+				() => {
+					if (!stopped) sendTo(group, kind, copy);
+				},
+				(index * spreadMs) / groupCount,
+			);
+		});
 	};
 	const sockets = [
 		await bindSocket(forward("video")),
@@ -218,15 +262,18 @@ export async function startSharedFeed(
 	});
 	return {
 		profile,
+		pid: child.pid,
 		attach(peer, tracks) {
-			const sink = new Sink(peer, tracks, (gone) => sinks.delete(gone));
-			sinks.add(sink);
+			const group = groups[attached++ % groupCount] as Set<Sink>;
+			const sink = new Sink(peer, tracks, (gone) => group.delete(gone));
+			group.add(sink);
 			return sink;
 		},
 		forwarded: () => ({ sent, dropped }),
 		async stop() {
 			stopping = true;
-			sinks.clear();
+			stopped = true;
+			for (const group of groups) group.clear();
 			if (child.exitCode === null && child.signalCode === null) {
 				const gone = new Promise((resolve) => child.once("exit", resolve));
 				child.kill("SIGTERM");
