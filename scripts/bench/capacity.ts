@@ -63,6 +63,8 @@ export interface CapacityOptions {
 	/** (c) room size and its participants that count what they receive. */
 	roomSize: number;
 	roomCounting: number;
+	/** SFU_ROOM_PEERS_PER_ROUTER for that room (the product's default: 16); one worker per router. */
+	peersPerRouter: number;
 	/** (d) */
 	joins: number;
 	joinSeconds: number;
@@ -118,7 +120,7 @@ function streamRates(window: RoomWindow): { audio: number; video: number } {
 const forwarded = (n: number, visible: number, rates: { audio: number; video: number }) =>
 	n * (n - 1) * rates.audio + n * Math.min(visible, n - 1) * rates.video;
 
-async function participantsPerCore(options: CapacityOptions) {
+export async function participantsPerCore(options: CapacityOptions) {
 	const log = options.log;
 	const began = Date.now();
 	const steps: Step[] = [];
@@ -160,7 +162,7 @@ async function participantsPerCore(options: CapacityOptions) {
 	return { steps, stopped, seconds: (Date.now() - began) / 1000 };
 }
 
-interface BigRoom {
+export interface BigRoom {
 	window: RoomWindow | undefined;
 	stats: unknown;
 	fillSeconds: number;
@@ -169,13 +171,13 @@ interface BigRoom {
 }
 
 /** (c) and (b): a room of `roomSize` across workers, measured; then one more person, who should be refused. */
-async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
+export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
 	const log = options.log;
-	const workers = Math.ceil(options.roomSize / 16);
+	const workers = Math.ceil(options.roomSize / options.peersPerRouter);
 	const room = await startCapacityRoom({
 		workers,
 		// The product's defaults (16 people per router, 50 per room) for the 50-person room.
-		peersPerRouter: 16,
+		peersPerRouter: options.peersPerRouter,
 		maxPeers: options.roomSize,
 		sfuCores: String(sfuCore),
 		profile: tileProfile,
@@ -260,6 +262,7 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 		roomBudgetSeconds: 180,
 		roomSize: Number(env.BENCH_CAPACITY_ROOM ?? 50),
 		roomCounting: 10,
+		peersPerRouter: 16,
 		joins: Number(env.BENCH_CAPACITY_JOINS ?? 30),
 		joinSeconds: Number(env.BENCH_CAPACITY_JOIN_SECONDS ?? 10),
 		joinRepetitions: Number(env.BENCH_CAPACITY_REPS ?? 3),
@@ -360,6 +363,8 @@ function render(
 	);
 
 	// (a)
+	/** The worker's cost per forwarded packet at (a)'s largest clean step, for projections. */
+	let cost: { perPacket: number; rates: { audio: number; video: number } } | undefined;
 	if (perCore && perCore.steps.length > 0) {
 		const clean = perCore.steps.filter((step) => lossPercent(step.window.received) < 1);
 		const best = clean.at(-1);
@@ -386,13 +391,14 @@ function render(
 			const worker = w.workerPercent[0] ?? Number.NaN;
 			const perPacket = worker / (w.received.packets / w.seconds);
 			const rates = streamRates(w);
+			cost = { perPacket, rates };
 			const fits = (limit: number) => {
 				let n = best.participants;
 				while (n < 1000 && perPacket * forwarded(n + 1, options.visibleVideos, rates) <= limit) n++;
 				return n;
 			};
 			const clientsPerPacket = w.clientsPercent / (w.received.packets / w.seconds);
-			projection = `\n\nWhere it stopped: ${perCore.stopped}. **Largest room measured on one worker with < 1 % loss: ${best.participants} participants**, the worker at ${fmt(worker)} % of its core. The worker's cost at that step was ${fmt(perPacket * 1000, 2)} % of a core per 1000 packets/s forwarded (each audio consumer ${fmt(rates.audio, 0)} packets/s, each shown video ${fmt(rates.video, 0)}); the clients' ${fmt(clientsPerPacket * 1000, 2)} % per 1000 packets/s received, ${fmt(clientsPerPacket / perPacket, 1)}× the SFU's, so on this machine the load generator's core fills first. **Projection** (not measured: the per-packet cost above, and forwarded packets growing as N·(N−1) audio + N·min(16, N−1) video): one worker's core would be fully busy at about **${fits(100)} participants**, 80 % busy at about ${fits(80)}.`;
+			projection = `\n\nWhere it stopped: ${perCore.stopped}. **Largest room measured on one worker with < 1 % loss: ${best.participants} participants**, the worker at ${fmt(worker)} % of its core. The worker's cost at that step was ${fmt(perPacket * 1000, 2)} % of a core per 1000 packets/s forwarded (each audio consumer ${fmt(rates.audio, 0)} packets/s, each shown video ${fmt(rates.video, 0)}); the clients' ${fmt(clientsPerPacket * 1000, 2)} % per 1000 packets/s received, ${fmt(clientsPerPacket / perPacket, 1)}× the SFU's${clientsPerPacket > perPacket ? ", so on this machine the load generator's core fills before the SFU's" : ""}. **Projection** (not measured: the per-packet cost above, and forwarded packets growing as N·(N−1) audio + N·min(16, N−1) video): one worker's core would be fully busy at about **${fits(100)} participants**, 80 % busy at about ${fits(80)}.`;
 		}
 		sections.push(
 			`### Participants per core (< 1 % loss)\n\nOne room on one worker (core 0); N stepped up (${options.settleSeconds} s to settle, ${options.windowSeconds} s window, measured again up to twice while core 0 carried more than ${options.otherLoadLimit} points of other load; the least disturbed window kept).\n\n${markdownTable(
@@ -424,19 +430,37 @@ function render(
 	sections.push(
 		`### Participants per room\n\nLimits: \`ROOM_MAX_PEERS\` (default 50, 1–1000; one more person is refused with \`room-full\`), \`SFU_ROOM_PEERS_PER_ROUTER\` (default 16: each 16 people take another router on the least-loaded worker, joined by pipe transports; \`SFU_WORKERS\` defaults to the number of cores). Measured: ${
 			w
-				? `a ${options.roomSize}-person room with the defaults (${Math.ceil(options.roomSize / 16)} workers) filled in ${fmt(room?.fillSeconds ?? Number.NaN)} s and ran with ${fmt(lossPercent(w.received), 2)} % loss (below); person ${options.roomSize + 1}: ${room?.extra}.`
+				? `a ${options.roomSize}-person room with the defaults (${Math.ceil(options.roomSize / options.peersPerRouter)} workers) filled in ${fmt(room?.fillSeconds ?? Number.NaN)} s and ran with ${fmt(lossPercent(w.received), 2)} % loss (below); person ${options.roomSize + 1}: ${room?.extra}.`
 				: `the ${options.roomSize}-person room did not complete: ${room?.failure ?? "not run"}.`
 		}`,
 	);
 	if (w) {
-		const rows = w.workerPercent.map((percent, index) => [`worker ${index + 1}`, fmt(percent)]);
-		rows.push(["all workers", fmt(sum(w.workerPercent))], ["SFU node process", fmt(w.sfuNodePercent)]);
-		rows.push(["clients (this process: 50 participants) + ffmpeg, API, Redis", fmt(w.clientsPercent)]);
+		// People per router as the SFU places them: a router takes 16 before the next one opens.
+		const n = options.roomSize;
+		const share = options.peersPerRouter;
+		const onRouter = w.workerPercent.map((_, index) => Math.max(0, Math.min(share, n - share * index)));
+		const projected = (people: number) =>
+			cost
+				? cost.perPacket *
+					people *
+					((n - 1) * cost.rates.audio + Math.min(options.visibleVideos, n - 1) * cost.rates.video)
+				: Number.NaN;
+		const rows = w.workerPercent.map((percent, index) => [
+			`worker ${index + 1}`,
+			onRouter[index] ?? 0,
+			fmt(percent),
+			fmt(projected(onRouter[index] ?? 0)),
+		]);
+		rows.push(
+			["all workers", n, fmt(sum(w.workerPercent)), fmt(projected(n))],
+			["SFU node process", "", fmt(w.sfuNodePercent), ""],
+			[`clients (this process: ${n} participants) + ffmpeg, API, Redis`, "", fmt(w.clientsPercent), ""],
+		);
 		const rates = streamRates(w);
 		sections.push(
-			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "% of one core"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. ${
+			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "people on its router", "% of one core, measured", "projection from the per-packet cost of the participants-per-core run"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. ${
 				(w.corePercent[0] ?? 0) >= 95 || (w.corePercent[1] ?? 0) >= 95
-					? "**A core was saturated in this window: the figures are what this 2-core machine could do with the load generator on it, not what the SFU needs; see the per-packet projection above.**"
+					? "**A core was saturated in this window: the measured figures are what this 2-core machine could do with four workers sharing one core and the load generator on the other, not what the SFU needs; the projection (not measured, pipes left out) is what each worker's packets would cost at the per-packet cost measured above.**"
 					: ""
 			}`,
 		);
