@@ -30,6 +30,8 @@ export interface FanoutPoint {
 	systemPercent: number;
 	/** Core 0 as a whole over the window, %. */
 	corePercent: number;
+	/** The system's processes (see FanoutSystem.roles), each in % of one core. */
+	perProcess: number[];
 	/** What ran on core 0 besides the system, percentage points. */
 	otherPercent: number;
 	/** Windows measured again because of other load on core 0. */
@@ -60,7 +62,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function measureFanout(
 	start: () => Promise<FanoutSystem>,
 	options: FanoutRunOptions,
-): Promise<{ name: string; negotiated: string; points: FanoutPoint[] }> {
+): Promise<{ name: string; negotiated: string; roles: readonly string[]; points: FanoutPoint[] }> {
 	const log = options.log ?? (() => {});
 	const system = await start();
 	const feed = await startFeed(system.publisher, ["taskset", "-c", String(loadCore)]);
@@ -100,6 +102,7 @@ export async function measureFanout(
 					subscribers: count,
 					systemPercent: cpu.systemPercent,
 					corePercent: cpu.corePercent,
+					perProcess: cpu.perProcess,
 					otherPercent,
 					remeasured: attempt,
 					seconds: cpu.seconds,
@@ -108,15 +111,18 @@ export async function measureFanout(
 				};
 				if (!best || point.otherPercent < best.otherPercent) best = point;
 				const disturbed = otherPercent > Math.max(options.otherLoadLimit, 0.1 * cpu.systemPercent);
+				const split = system.roles
+					.map((role, index) => `${role} ${(cpu.perProcess[index] ?? 0).toFixed(1)}`)
+					.join(", ");
 				log(
-					`  ${system.name} N=${count}: ${cpu.systemPercent.toFixed(1)}% core (core 0 ${cpu.corePercent.toFixed(1)}%), ` +
+					`  ${system.name} N=${count}: ${cpu.systemPercent.toFixed(1)}% core (${split}; core 0 ${cpu.corePercent.toFixed(1)}%), ` +
 						`${received.packets} packets, ${received.lost} lost${disturbed ? " — other load on core 0, measuring again" : ""}`,
 				);
 				if (!disturbed) break;
 			}
 			if (best) points.push({ ...best, remeasured: best.remeasured });
 		}
-		return { name: system.name, negotiated: system.negotiated, points };
+		return { name: system.name, negotiated: system.negotiated, roles: system.roles, points };
 	} finally {
 		await feed.stop();
 		await system.stop();
@@ -155,6 +161,7 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 	const began = Date.now();
 	const results = new Map<string, FanoutPoint[][]>();
 	const negotiated = new Map<string, string>();
+	const roles = new Map<string, readonly string[]>();
 	const failures: string[] = [];
 	try {
 		for (let repetition = 0; repetition < repetitions; repetition++) {
@@ -164,6 +171,7 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 					const run = await measureFanout(system.start, options);
 					results.set(system.label, [...(results.get(system.label) ?? []), run.points]);
 					if (run.negotiated) negotiated.set(system.label, run.negotiated);
+					roles.set(system.label, run.roles);
 				} catch (error) {
 					failures.push(`${system.label}, repetition ${repetition + 1}: ${(error as Error).message}`);
 					console.error(`fanout: ${system.label} failed: ${(error as Error).stack}`);
@@ -189,15 +197,23 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 				.map((run) => run.find((point) => point.subscribers === count))
 				.filter((point): point is FanoutPoint => point !== undefined);
 			if (points.length === 0) {
-				rows.push([system.label, count, "–", "–", "–", "–", "–", 0]);
+				rows.push([system.label, count, "–", "–", "–", "–", "–", "–", 0]);
 				continue;
 			}
 			const loss = median(points.map((point) => (100 * point.received.lost) / Math.max(1, point.received.expected)));
 			const rate = median(points.map((point) => point.received.packets / count / point.seconds));
+			const systemRoles = roles.get(system.label) ?? [];
+			const split =
+				systemRoles.length > 1
+					? systemRoles
+							.map((role, index) => `${role} ${fmt(median(points.map((point) => point.perProcess[index] ?? 0)), 1)}`)
+							.join(", ")
+					: "–";
 			rows.push([
 				system.label,
 				count,
 				fmt(median(points.map((point) => point.systemPercent)), 1),
+				split,
 				fmt(perSubscriber(system.label, count), 3),
 				`${fmt(loss, 2)} %`,
 				fmt(rate, 0),
@@ -228,6 +244,7 @@ ${markdownTable(
 		"system",
 		"subscribers",
 		"% core (system)",
+		"of which (% core)",
 		"% core per subscriber",
 		"loss",
 		"packets / s per subscriber",

@@ -488,7 +488,14 @@ export class HeadlessPeer {
 	}
 }
 
-/** Frees node-datachannel's threads: call once when every peer is closed, or the process may not exit. */
-export function headlessCleanup(): void {
+/**
+ * Frees node-datachannel's threads: call once when every peer is closed, or
+ * the process may not exit. It waits a moment first: cleaning up right
+ * after closing many peers crashed the process (SIGSEGV) while their
+ * threads were still winding down. It still crashed after runs against
+ * Janus: a process that is done may rather exit (process.exit) without it.
+ */
+export async function headlessCleanup(): Promise<void> {
+	await new Promise((resolve) => setTimeout(resolve, 1_000));
 	nodeDataChannel.cleanup();
 }
