@@ -141,11 +141,11 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 	const repetitions = Number(process.env.BENCH_FANOUT_REPS ?? 3);
 	const options: FanoutRunOptions = {
 		counts,
-		windowSeconds: Number(process.env.BENCH_FANOUT_WINDOW ?? 8),
+		windowSeconds: Number(process.env.BENCH_FANOUT_WINDOW ?? 6),
 		settleSeconds: 2,
 		concurrency: 8,
 		otherLoadLimit: 8,
-		maxRemeasures: 2,
+		maxRemeasures: 1,
 		log: (line) => console.log(line),
 	};
 	const systems: SystemEntry[] = [
