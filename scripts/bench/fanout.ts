@@ -14,8 +14,10 @@
  * and its disturbance reported. Systems alternate within a repetition, so
  * drift over the run touches them all alike. Medians of the repetitions.
  */
+import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { addTotals, emptyTotals, HeadlessPeer, type ReceiveTotals } from "@mindmeet/testing/headless-webrtc";
+import { workerBin } from "mediasoup";
 import { startBareMediasoup } from "./fanout/bare-mediasoup.ts";
 import { allCores, cpuWindow, loadCore, pin } from "./fanout/cpu.ts";
 import { janusDescription, startJanus } from "./fanout/janus.ts";
@@ -120,12 +122,33 @@ export async function measureFanout(
 				);
 				if (!disturbed) break;
 			}
-			if (best) points.push({ ...best, remeasured: best.remeasured });
+			if (best) points.push(best);
 		}
 		return { name: system.name, negotiated: system.negotiated, roles: system.roles, points };
 	} finally {
 		await feed.stop();
 		await system.stop();
+	}
+}
+
+/** Which libsrtp a binary loads (ldd), for the report: SRTP's crypto backend shows in the figures. */
+function linkedSrtp(binary: string | undefined): string {
+	if (!binary) return "not found";
+	try {
+		const line = execFileSync("ldd", [binary], { encoding: "utf8" })
+			.split("\n")
+			.find((candidate) => candidate.includes("libsrtp"));
+		return line ? line.trim().replace(/\s*\(0x[0-9a-f]+\)$/, "") : "none linked dynamically (built in)";
+	} catch {
+		return "unknown (ldd failed)";
+	}
+}
+
+function janusPath(): string | undefined {
+	try {
+		return execFileSync("sh", ["-c", "command -v janus"], { encoding: "utf8" }).trim() || undefined;
+	} catch {
+		return undefined;
 	}
 }
 
@@ -260,7 +283,11 @@ ${markdownTable(["subscribers", "product / bare mediasoup", "target", "product /
 
 What was negotiated (the same for every system: the subscribers offer nothing else): ${[...negotiated.entries()]
 		.map(([label, text]) => `**${label}**: ${text}`)
-		.join(". ")}. ${janusDescription}
+		.join(
+			". ",
+		)}. ${janusDescription} The mediasoup worker chose SRTP_AEAD_AES_256_GCM with these peers (its debug log, dtls tag, read while building this benchmark: the product's worker does not log at that level); Janus's choice is read from its admin API above.
+
+libsrtp: the mediasoup worker (\`${process.env.MEDIASOUP_WORKER_BIN ?? workerBin}\`, for the product and bare mediasoup alike) loads \`${linkedSrtp(process.env.MEDIASOUP_WORKER_BIN ?? workerBin)}\`; Janus loads \`${linkedSrtp(janusPath())}\`; the subscribers' node-datachannel has its own built in.
 ${failures.length > 0 ? `\nFailed runs: ${failures.join("; ")}.\n` : ""}`;
 	return { title: "SFU fan-out", markdown };
 }
