@@ -14,8 +14,10 @@
  * and its disturbance reported. Systems alternate within a repetition, so
  * drift over the run touches them all alike. Medians of the repetitions.
  */
+import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { addTotals, emptyTotals, HeadlessPeer, type ReceiveTotals } from "@mindmeet/testing/headless-webrtc";
+import { workerBin } from "mediasoup";
 import { startBareMediasoup } from "./fanout/bare-mediasoup.ts";
 import { allCores, cpuWindow, loadCore, pin } from "./fanout/cpu.ts";
 import { janusDescription, startJanus } from "./fanout/janus.ts";
@@ -30,6 +32,8 @@ export interface FanoutPoint {
 	systemPercent: number;
 	/** Core 0 as a whole over the window, %. */
 	corePercent: number;
+	/** The system's processes (see FanoutSystem.roles), each in % of one core. */
+	perProcess: number[];
 	/** What ran on core 0 besides the system, percentage points. */
 	otherPercent: number;
 	/** Windows measured again because of other load on core 0. */
@@ -60,7 +64,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function measureFanout(
 	start: () => Promise<FanoutSystem>,
 	options: FanoutRunOptions,
-): Promise<{ name: string; negotiated: string; points: FanoutPoint[] }> {
+): Promise<{ name: string; negotiated: string; roles: readonly string[]; points: FanoutPoint[] }> {
 	const log = options.log ?? (() => {});
 	const system = await start();
 	const feed = await startFeed(system.publisher, ["taskset", "-c", String(loadCore)]);
@@ -100,6 +104,7 @@ export async function measureFanout(
 					subscribers: count,
 					systemPercent: cpu.systemPercent,
 					corePercent: cpu.corePercent,
+					perProcess: cpu.perProcess,
 					otherPercent,
 					remeasured: attempt,
 					seconds: cpu.seconds,
@@ -108,18 +113,42 @@ export async function measureFanout(
 				};
 				if (!best || point.otherPercent < best.otherPercent) best = point;
 				const disturbed = otherPercent > Math.max(options.otherLoadLimit, 0.1 * cpu.systemPercent);
+				const split = system.roles
+					.map((role, index) => `${role} ${(cpu.perProcess[index] ?? 0).toFixed(1)}`)
+					.join(", ");
 				log(
-					`  ${system.name} N=${count}: ${cpu.systemPercent.toFixed(1)}% core (core 0 ${cpu.corePercent.toFixed(1)}%), ` +
+					`  ${system.name} N=${count}: ${cpu.systemPercent.toFixed(1)}% core (${split}; core 0 ${cpu.corePercent.toFixed(1)}%), ` +
 						`${received.packets} packets, ${received.lost} lost${disturbed ? " — other load on core 0, measuring again" : ""}`,
 				);
 				if (!disturbed) break;
 			}
-			if (best) points.push({ ...best, remeasured: best.remeasured });
+			if (best) points.push(best);
 		}
-		return { name: system.name, negotiated: system.negotiated, points };
+		return { name: system.name, negotiated: system.negotiated, roles: system.roles, points };
 	} finally {
 		await feed.stop();
 		await system.stop();
+	}
+}
+
+/** Which libsrtp a binary loads (ldd), for the report: SRTP's crypto backend shows in the figures. */
+function linkedSrtp(binary: string | undefined): string {
+	if (!binary) return "not found";
+	try {
+		const line = execFileSync("ldd", [binary], { encoding: "utf8" })
+			.split("\n")
+			.find((candidate) => candidate.includes("libsrtp"));
+		return line ? line.trim().replace(/\s*\(0x[0-9a-f]+\)$/, "") : "none linked dynamically (built in)";
+	} catch {
+		return "unknown (ldd failed)";
+	}
+}
+
+function janusPath(): string | undefined {
+	try {
+		return execFileSync("sh", ["-c", "command -v janus"], { encoding: "utf8" }).trim() || undefined;
+	} catch {
+		return undefined;
 	}
 }
 
@@ -135,11 +164,11 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 	const repetitions = Number(process.env.BENCH_FANOUT_REPS ?? 3);
 	const options: FanoutRunOptions = {
 		counts,
-		windowSeconds: Number(process.env.BENCH_FANOUT_WINDOW ?? 8),
+		windowSeconds: Number(process.env.BENCH_FANOUT_WINDOW ?? 6),
 		settleSeconds: 2,
 		concurrency: 8,
 		otherLoadLimit: 8,
-		maxRemeasures: 2,
+		maxRemeasures: 1,
 		log: (line) => console.log(line),
 	};
 	const systems: SystemEntry[] = [
@@ -155,6 +184,7 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 	const began = Date.now();
 	const results = new Map<string, FanoutPoint[][]>();
 	const negotiated = new Map<string, string>();
+	const roles = new Map<string, readonly string[]>();
 	const failures: string[] = [];
 	try {
 		for (let repetition = 0; repetition < repetitions; repetition++) {
@@ -164,6 +194,7 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 					const run = await measureFanout(system.start, options);
 					results.set(system.label, [...(results.get(system.label) ?? []), run.points]);
 					if (run.negotiated) negotiated.set(system.label, run.negotiated);
+					roles.set(system.label, run.roles);
 				} catch (error) {
 					failures.push(`${system.label}, repetition ${repetition + 1}: ${(error as Error).message}`);
 					console.error(`fanout: ${system.label} failed: ${(error as Error).stack}`);
@@ -189,15 +220,23 @@ export async function fanoutBenchmark(): Promise<BenchSection> {
 				.map((run) => run.find((point) => point.subscribers === count))
 				.filter((point): point is FanoutPoint => point !== undefined);
 			if (points.length === 0) {
-				rows.push([system.label, count, "–", "–", "–", "–", "–", 0]);
+				rows.push([system.label, count, "–", "–", "–", "–", "–", "–", 0]);
 				continue;
 			}
 			const loss = median(points.map((point) => (100 * point.received.lost) / Math.max(1, point.received.expected)));
 			const rate = median(points.map((point) => point.received.packets / count / point.seconds));
+			const systemRoles = roles.get(system.label) ?? [];
+			const split =
+				systemRoles.length > 1
+					? systemRoles
+							.map((role, index) => `${role} ${fmt(median(points.map((point) => point.perProcess[index] ?? 0)), 1)}`)
+							.join(", ")
+					: "–";
 			rows.push([
 				system.label,
 				count,
 				fmt(median(points.map((point) => point.systemPercent)), 1),
+				split,
 				fmt(perSubscriber(system.label, count), 3),
 				`${fmt(loss, 2)} %`,
 				fmt(rate, 0),
@@ -228,6 +267,7 @@ ${markdownTable(
 		"system",
 		"subscribers",
 		"% core (system)",
+		"of which (% core)",
 		"% core per subscriber",
 		"loss",
 		"packets / s per subscriber",
@@ -243,7 +283,11 @@ ${markdownTable(["subscribers", "product / bare mediasoup", "target", "product /
 
 What was negotiated (the same for every system: the subscribers offer nothing else): ${[...negotiated.entries()]
 		.map(([label, text]) => `**${label}**: ${text}`)
-		.join(". ")}. ${janusDescription}
+		.join(
+			". ",
+		)}. ${janusDescription} The mediasoup worker chose SRTP_AEAD_AES_256_GCM with these peers (its debug log, dtls tag, read while building this benchmark: the product's worker does not log at that level); Janus's choice is read from its admin API above.
+
+libsrtp: the mediasoup worker (\`${process.env.MEDIASOUP_WORKER_BIN ?? workerBin}\`, for the product and bare mediasoup alike) loads \`${linkedSrtp(process.env.MEDIASOUP_WORKER_BIN ?? workerBin)}\`; Janus loads \`${linkedSrtp(janusPath())}\`; the subscribers' node-datachannel has its own built in.
 ${failures.length > 0 ? `\nFailed runs: ${failures.join("; ")}.\n` : ""}`;
 	return { title: "SFU fan-out", markdown };
 }

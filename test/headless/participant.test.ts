@@ -86,7 +86,7 @@ describe("headless participant", () => {
 		for (const participant of people) await participant.close();
 		await feed?.stop();
 		await stack?.stop();
-		headlessCleanup();
+		await headlessCleanup();
 	});
 
 	it("each receives the others' audio and video over DTLS/SRTP, with its own SSRCs", async () => {

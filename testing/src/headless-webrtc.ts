@@ -522,7 +522,14 @@ export class HeadlessPeer {
 	}
 }
 
-/** Frees node-datachannel's threads: call once when every peer is closed, or the process may not exit. */
-export function headlessCleanup(): void {
+/**
+ * Frees node-datachannel's threads: call once when every peer is closed, or
+ * the process may not exit. It waits a moment first, for closing peers'
+ * threads to wind down. It used to crash (SIGSEGV) after many peers had
+ * closed, Janus runs included: closed tracks stayed in node-datachannel's
+ * list (see forgetWhenClosed). A process that is done may also just exit.
+ */
+export async function headlessCleanup(): Promise<void> {
+	await new Promise((resolve) => setTimeout(resolve, 1_000));
 	nodeDataChannel.cleanup();
 }

@@ -93,6 +93,7 @@ export async function startBareMediasoup(): Promise<FanoutSystem> {
 		return {
 			name: "bare mediasoup",
 			pids,
+			roles: ["node process", "worker"],
 			publisher,
 			get negotiated() {
 				return negotiated;

@@ -70,22 +70,28 @@ export interface CpuWindow {
 	systemPercent: number;
 	/** Core 0 as a whole, in % (the system plus whatever else ran there). */
 	corePercent: number;
+	/** Each process's share, in % of one core, in the order given. */
+	perProcess: number[];
 }
 
 /** Start a measurement window over `pids` on `core`; `end()` closes it. */
 export function cpuWindow(pids: readonly number[], core = sfuCore): { end(): CpuWindow } {
 	const ticksPerSecond = 100;
 	const started = process.hrtime.bigint();
-	const ticks0 = pids.reduce((sum, pid) => sum + processTicks(pid), 0);
+	const ticks0 = pids.map(processTicks);
 	const core0 = coreTicks(core);
 	return {
 		end() {
 			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-			const ticks1 = pids.reduce((sum, pid) => sum + processTicks(pid), 0);
+			const ticks1 = pids.map(processTicks);
 			const core1 = coreTicks(core);
+			const perProcess = pids.map(
+				(_, index) => (((ticks1[index] ?? 0) - (ticks0[index] ?? 0)) / ticksPerSecond / seconds) * 100,
+			);
 			return {
 				seconds,
-				systemPercent: ((ticks1 - ticks0) / ticksPerSecond / seconds) * 100,
+				perProcess,
+				systemPercent: perProcess.reduce((sum, value) => sum + value, 0),
 				corePercent: ((core1.busy - core0.busy) / Math.max(1, core1.total - core0.total)) * 100,
 			};
 		},

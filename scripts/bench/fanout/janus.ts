@@ -350,6 +350,7 @@ export async function startJanus(options: { eventLoops: number }): Promise<Fanou
 		return {
 			name: options.eventLoops > 0 ? `Janus (event_loops = ${options.eventLoops})` : "Janus (default threading)",
 			pids: [child.pid],
+			roles: ["janus"],
 			publisher,
 			get negotiated() {
 				return negotiated;

@@ -99,6 +99,7 @@ export async function startProduct(): Promise<FanoutSystem> {
 		return {
 			name: "product",
 			pids,
+			roles: ["SFU node process", "worker"],
 			publisher,
 			get negotiated() {
 				return negotiated;
