@@ -6,8 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RouterRtpCapabilities, sfuRtpCapabilitiesKey } from "@mindmeet/protocol";
+import { RouterRtpCapabilities, redisKeys, sfuRtpCapabilitiesKey } from "@mindmeet/protocol";
 import { parseRecord } from "@mindmeet/protocol/records";
+import { createWorker } from "mediasoup";
+import { pino } from "pino";
+import { NodeRegistry } from "../src/registry/node-registry.ts";
+import { probeRouterRtpCapabilities } from "../src/registry/rtp-capabilities.ts";
 import { createRoom, eventually, joinPeer, type Rig, startRig, type TestPeer } from "./support.ts";
 
 let rig: Rig;
@@ -55,4 +59,26 @@ test("a Redis that lost them has them back with the next heartbeat", async () =>
 test("a node that shuts down takes its capabilities out of Redis with its status", async () => {
 	await rig.sfu.close();
 	assert.equal(await rig.redis.hGet(sfuRtpCapabilitiesKey, rig.sfu.nodeId), null);
+});
+
+test("without a live worker to ask, nothing is published and the node still starts its heartbeat", async () => {
+	const worker = await createWorker({ workerBin: process.env.MEDIASOUP_WORKER_BIN });
+	worker.close();
+	const lines: string[] = [];
+	const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+	assert.equal(await probeRouterRtpCapabilities({ workers: [{ worker }] }, logger), undefined);
+	assert.match(lines.join("\n"), /could not read the routers' RTP capabilities/);
+
+	const written: string[] = [];
+	const registry = new NodeRegistry({
+		store: {
+			hSet: async (key: string) => void written.push(key),
+			hDel: async () => {},
+		},
+		status: () => ({ id: "node-x", signalingUrl: "ws://127.0.0.1:1", peers: 0, rooms: 0, workers: 0 }),
+		logger,
+	});
+	await registry.start();
+	await registry.stop("node-x");
+	assert.deepStrictEqual(written, [redisKeys.sfuNodes]);
 });

@@ -5,10 +5,9 @@
  * extensions the same way each time). The node publishes it (NodeRegistry)
  * so browsers load their media device before they may connect.
  */
-import type { RtpCapabilities } from "mediasoup/types";
+import type { RtpCapabilities, Worker } from "mediasoup/types";
 import type { Logger } from "pino";
 import { mediaCodecs } from "../media-codecs.ts";
-import type { WorkerPool } from "../workers/worker-pool.ts";
 
 /**
  * The capabilities of a router made as rooms make theirs, on the first live
@@ -16,7 +15,7 @@ import type { WorkerPool } from "../workers/worker-pool.ts";
  * them but the early device load, which then simply does not happen.
  */
 export async function probeRouterRtpCapabilities(
-	pool: Pick<WorkerPool, "workers">,
+	pool: { readonly workers: readonly { readonly worker: Worker }[] },
 	logger: Logger,
 ): Promise<RtpCapabilities | undefined> {
 	const worker = pool.workers.find(({ worker }) => !worker.closed)?.worker;
