@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { RouterRtpCapabilities } from "./capabilities.ts";
 import { limits } from "./limits.ts";
 
 /** A room is either a video call or an audio-only call, chosen at creation. */
@@ -48,6 +49,13 @@ export const RoomInfo = Type.Object({
 	mode: RoomMode,
 	/** Where the browser opens the SFU's protoo WebSocket (absolute ws(s) URL or a path on this origin). */
 	sfuUrl: Type.String(),
+	/**
+	 * The router capabilities of the room's SFU node, as that node published
+	 * them (capabilities.ts), so the browser loads its media device before it
+	 * holds a token. Absent when the node has not published valid ones: the
+	 * browser then asks the SFU (`getRouterRtpCapabilities`) after joining.
+	 */
+	routerRtpCapabilities: Type.Optional(RouterRtpCapabilities),
 });
 export type RoomInfo = Static<typeof RoomInfo>;
 

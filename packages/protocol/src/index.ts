@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./capabilities.ts";
 export * from "./limits.ts";
 export * from "./lobby.ts";
 export * from "./redis-keys.ts";

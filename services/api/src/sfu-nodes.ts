@@ -2,7 +2,14 @@
  * The SFU node registry, read side: nodes publish a JSON SfuNodeStatus in the
  * `redisKeys.sfuNodes` hash every few seconds; the API picks among the live ones.
  */
-import { redisKeys, SfuNodeStatus, StoredRoom, sfuNodeStaleMs } from "@mindmeet/protocol";
+import {
+	RouterRtpCapabilities,
+	redisKeys,
+	SfuNodeStatus,
+	StoredRoom,
+	sfuNodeStaleMs,
+	sfuRtpCapabilitiesKey,
+} from "@mindmeet/protocol";
 import { parseRecord } from "@mindmeet/protocol/records";
 import type { ApiRedis } from "./redis.ts";
 
@@ -76,6 +83,18 @@ export async function probeBackends(redis: Pick<ApiRedis, "ping" | "hGetAll">, n
 /** One node's status, live or not; undefined when it is not registered (or its entry is malformed). */
 export async function readNode(redis: ApiRedis, nodeId: string): Promise<SfuNodeStatus | undefined> {
 	return parseNodeStatus(await redis.hGet(redisKeys.sfuNodes, nodeId));
+}
+
+/**
+ * The router capabilities a node published (capabilities.ts in the
+ * protocol); undefined when it published none or they are not well formed,
+ * and then browsers ask the SFU for them after joining, as before.
+ */
+export async function readRtpCapabilities(
+	redis: Pick<ApiRedis, "hGet">,
+	nodeId: string,
+): Promise<RouterRtpCapabilities | undefined> {
+	return parseRecord(RouterRtpCapabilities, await redis.hGet(sfuRtpCapabilitiesKey, nodeId));
 }
 
 /**

@@ -11,6 +11,7 @@ import type { SfuConfig } from "./config.ts";
 import { SfuMetrics } from "./metrics/sfu-metrics.ts";
 import { RoomPlacement } from "./placement/room-placement.ts";
 import { NodeRegistry, type NodeRegistryStore } from "./registry/node-registry.ts";
+import { probeRouterRtpCapabilities } from "./registry/rtp-capabilities.ts";
 import { RoomRegistry, type RoomStore } from "./rooms/room-registry.ts";
 import { SignalingServer } from "./signaling/signaling-server.ts";
 import { WorkerPool } from "./workers/worker-pool.ts";
@@ -175,9 +176,11 @@ export async function startSfu(config: SfuConfig, deps: { redis: SfuRedis; logge
 	const signalingUrl =
 		config.signalingUrl ?? `ws://${config.signalingHost === "0.0.0.0" ? "127.0.0.1" : config.signalingHost}:${port}`;
 
+	const rtpCapabilities = await probeRouterRtpCapabilities(workers, logger);
 	const registry = new NodeRegistry({
 		store: redis,
 		logger,
+		...(rtpCapabilities ? { rtpCapabilities } : {}),
 		status: () => ({
 			id: config.nodeId,
 			signalingUrl,

@@ -91,6 +91,13 @@ export class MediaLayer {
 		return this.#closed;
 	}
 
+	/** Use a device loaded before the call (preloaded-device.ts); returns what we can receive (for `join`). */
+	use(device: Device): RtpCapabilities {
+		if (!device.loaded) throw new Error("the device is not loaded");
+		this.#device = device;
+		return device.recvRtpCapabilities;
+	}
+
 	/** Load the device with the router's capabilities; returns what we can receive (for `join`). */
 	async load(routerRtpCapabilities: RtpCapabilities): Promise<RtpCapabilities> {
 		const device = await Device.factory();

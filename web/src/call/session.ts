@@ -26,6 +26,7 @@ import type {
 	ServerNotifications,
 } from "@mindmeet/protocol";
 import { signalingRoomParam, signalingTokenParam } from "@mindmeet/protocol";
+import type { Device } from "mediasoup-client";
 import type { MediaKind } from "mediasoup-client/types";
 import { batch } from "solid-js";
 import { createStore, reconcile, type SetStoreFunction } from "solid-js/store";
@@ -110,6 +111,12 @@ export interface CallSessionOptions {
 	onChat: (messages: readonly ChatMessage[], origin: "history" | "live", more?: boolean) => void;
 	/** Renewed credentials, to be kept for a reload. */
 	onCredentials: (credentials: Credentials) => void;
+	/**
+	 * A device loaded before the call with the capabilities the room's node
+	 * published (preloaded-device.ts), for the first attempt: it then skips
+	 * `getRouterRtpCapabilities`. Undefined, or resolving to undefined: ask the SFU.
+	 */
+	preloadedDevice?: Promise<Device | undefined>;
 }
 
 type LocalSource = Extract<MediaSource, "mic" | "cam">;
@@ -175,6 +182,13 @@ export class CallSession {
 	/** Whether media ever got through to the SFU in this call (on any attempt). */
 	#mediaEverUp = false;
 	#ended = false;
+	/**
+	 * What the first attempt takes instead of asking once connected: the
+	 * preloaded device, and the ICE servers, asked of the API as the session
+	 * starts (alongside the signaling socket's opening, not after it).
+	 * Later attempts ask again: a room may have moved to another node meanwhile.
+	 */
+	#early: { device: Promise<Device | undefined>; iceServers: Promise<RTCIceServer[]> } | undefined;
 	/**
 	 * "X left" notices held back, by peer id: someone whose connection dropped
 	 * or was replaced (a reload, a network cut), or who was missing when we
@@ -247,6 +261,10 @@ export class CallSession {
 		this.#local.set("mic", tracks.audio);
 		if (this.state.mode === "video") this.#local.set("cam", tracks.video);
 		else tracks.video?.stop();
+		this.#early = {
+			device: this.#options.preloadedDevice ?? Promise.resolve(undefined),
+			iceServers: this.#iceServers(),
+		};
 		this.#connection.start();
 	}
 
@@ -465,19 +483,24 @@ export class CallSession {
 		// Everything that depends on nothing else goes out at once: the ICE servers (from the API),
 		// the router's capabilities and both transports (one socket, answered as they come), so
 		// the device loads while the SFU creates the transports, instead of a round trip after
-		// another. Only `join` needs what they return.
-		// Without TURN most networks still connect directly, so a failed lookup is not a reason to give up.
-		const iceServersLookup = getIceServers(this.#options.roomId, this.#renewal.token).catch(() => []);
-		const capabilities = request("getRouterRtpCapabilities", {});
+		// another. Only `join` needs what they return. On the first attempt the device was
+		// usually loaded before the call and the ICE servers asked for as it started.
+		const early = this.#early;
+		this.#early = undefined;
 		const transports = Promise.all([
 			request("createWebRtcTransport", { direction: "recv" }),
 			request("createWebRtcTransport", { direction: "send" }),
-			iceServersLookup,
+			early?.iceServers ?? this.#iceServers(),
 		]);
 		// Awaited below; this only keeps a failure while the device loads from being reported as unhandled.
 		transports.catch(() => {});
-		const routerRtpCapabilities = await this.#step(capabilities, generation);
-		const rtpCapabilities = await this.#step(media.load(routerRtpCapabilities), generation);
+		const preloaded = early ? await this.#step(early.device, generation) : undefined;
+		const rtpCapabilities = preloaded
+			? media.use(preloaded)
+			: await this.#step(
+					request("getRouterRtpCapabilities", {}).then((capabilities) => media.load(capabilities)),
+					generation,
+				);
 		const [recvInfo, sendInfo, iceServers] = await this.#step(transports, generation);
 		media.createTransports(recvInfo, sendInfo, iceServers);
 		markJoin("transports");
@@ -498,6 +521,11 @@ export class CallSession {
 		// Send what we have (again, after a drop or a reset), muted or not as the person left it.
 		for (const source of ["mic", "cam", "screen"] as const) await this.#produceLocal(source, media, generation);
 		if (wasReconnecting) this.#options.onNotice({ kind: "reconnected" });
+	}
+
+	/** Without TURN most networks still connect directly, so a failed lookup is not a reason to give up. */
+	#iceServers(): Promise<RTCIceServer[]> {
+		return getIceServers(this.#options.roomId, this.#renewal.token).catch(() => []);
 	}
 
 	/**

@@ -1,4 +1,5 @@
 import type { RoomInfo } from "@mindmeet/protocol";
+import type { Device } from "mediasoup-client";
 import { createEffect, createSignal, type JSX, onCleanup, onMount, Show } from "solid-js";
 import { type CallEnd, type CallNotice, CallSession } from "../call/session.ts";
 import { ChatPanel } from "../chat/chat-panel.tsx";
@@ -49,10 +50,13 @@ export function CallScreen(props: {
 	credentials: RoomCredentials;
 	/** Tracks from the pre-join screen; without them (host, reload) the devices are asked for here. */
 	tracks: LocalTracks | undefined;
+	/** The media device, loaded while the room's page was open (see preloaded-device.ts). */
+	preloadedDevice?: Promise<Device | undefined>;
 	onEnded: (end: CallEnd) => void;
 	onLeft: () => void;
 }): JSX.Element {
 	const session = new CallSession({
+		...(props.preloadedDevice ? { preloadedDevice: props.preloadedDevice } : {}),
 		roomId: props.room.roomId,
 		sfuUrl: props.room.sfuUrl,
 		credentials: props.credentials,
@@ -80,16 +84,20 @@ export function CallScreen(props: {
 		session.isHost && Object.keys(session.state.peers).length === 1 && !aloneDismissed() && openPanel() !== "invite";
 	let disposed = false;
 
+	// With the pre-join screen's tracks (an admitted guest) the connection opens now, while the call's
+	// screen is being built, rather than after it is on the page.
+	// Without them (host, reload) the devices are asked for first.
+	const handedOver = props.tracks;
+	if (handedOver) session.start(handedOver);
 	onMount(async () => {
-		let tracks = props.tracks;
-		if (!tracks) {
-			try {
-				tracks = await acquireTracks({ audio: true, video: props.room.mode === "video" });
-			} catch (error) {
-				// Join anyway: being in the call without media beats not being in it.
-				showToast(t(mediaProblemMessage(error instanceof MediaAccessError ? error.problem : "unavailable")));
-				tracks = {};
-			}
+		if (handedOver) return;
+		let tracks: LocalTracks;
+		try {
+			tracks = await acquireTracks({ audio: true, video: props.room.mode === "video" });
+		} catch (error) {
+			// Join anyway: being in the call without media beats not being in it.
+			showToast(t(mediaProblemMessage(error instanceof MediaAccessError ? error.problem : "unavailable")));
+			tracks = {};
 		}
 		if (disposed) stopTracks(tracks);
 		else session.start(tracks);

@@ -1,7 +1,8 @@
 import type { RoomInfo } from "@mindmeet/protocol";
-import { createEffect, createSignal, type JSX, Match, onCleanup, Show, Switch } from "solid-js";
+import { createEffect, createMemo, createSignal, type JSX, Match, onCleanup, Show, Switch } from "solid-js";
 import { getRoom } from "../api/rooms.ts";
 import { navigate } from "../app/router.tsx";
+import { preloadDevice } from "../call/preloaded-device.ts";
 import type { CallEnd } from "../call/session.ts";
 import { type MessageKey, t } from "../i18n/index.ts";
 import type { LocalTracks } from "../media/devices.ts";
@@ -73,6 +74,11 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 		const state = loading();
 		return state.kind === "ready" ? state.info : undefined;
 	};
+	// Loaded as soon as the room's facts arrive, while the guest fills in the form and waits to be let in.
+	const preloadedDevice = createMemo(() => {
+		const room = info();
+		return room ? preloadDevice(room.routerRtpCapabilities) : undefined;
+	});
 	const callStep = () => {
 		const current = step();
 		return current.kind === "call" ? current : undefined;
@@ -136,6 +142,7 @@ export function RoomPage(props: { roomId: string }): JSX.Element {
 									room={room()}
 									credentials={call.credentials}
 									tracks={call.tracks}
+									preloadedDevice={preloadedDevice()}
 									onEnded={onEnded}
 									onLeft={onLeft}
 								/>

@@ -21,7 +21,7 @@ import { HttpError, malformedParamsAreNotFound } from "../http-errors.ts";
 import type { RoomMetrics } from "../metrics/metrics.ts";
 import type { ApiRedis } from "../redis.ts";
 import { bearerToken } from "../room-auth.ts";
-import { pickLeastLoadedNode, placeRoom, readNode } from "../sfu-nodes.ts";
+import { pickLeastLoadedNode, placeRoom, readNode, readRtpCapabilities } from "../sfu-nodes.ts";
 import type { MintToken } from "../tokens.ts";
 import { displayName, loadRoom, newPeerId, roomNotFound } from "./store.ts";
 
@@ -154,10 +154,13 @@ export const roomsPlugin: FastifyPluginAsync<RoomsPluginOptions> = async (app, o
 			// (the proxy answers 1013 until a node is live, then re-places the room).
 			const node = placement.node ?? (await readNode(redis, room.sfuNode));
 			const nodeId = placement.node?.id ?? room.sfuNode;
+			// So the guest's browser loads its media device while it waits to be let in (none: it asks the SFU later).
+			const routerRtpCapabilities = await readRtpCapabilities(redis, nodeId);
 			return {
 				roomId: room.id,
 				mode: room.mode,
 				sfuUrl: node?.publicUrl ?? `/sfu/${encodeURIComponent(nodeId)}`,
+				...(routerRtpCapabilities ? { routerRtpCapabilities } : {}),
 			};
 		},
 	);

@@ -2,7 +2,8 @@
  * Publishes this node in Redis so the API can place rooms on the
  * least-loaded live node. A node that stops heartbeating is ignored.
  */
-import { redisKeys, type SfuNodeStatus } from "@mindmeet/protocol";
+import { redisKeys, type SfuNodeStatus, sfuRtpCapabilitiesKey } from "@mindmeet/protocol";
+import type { RtpCapabilities } from "mediasoup/types";
 import type { Logger } from "pino";
 
 export interface NodeRegistryStore {
@@ -19,6 +20,8 @@ export class NodeRegistry {
 	readonly #logger: Logger;
 	readonly #onHeartbeat: (() => void) | undefined;
 	readonly #intervalMs: number;
+	/** JSON of the routers' RTP capabilities (rtp-capabilities.ts), or undefined when there are none to publish. */
+	readonly #capabilities: string | undefined;
 	#timer: NodeJS.Timeout | undefined;
 
 	constructor(options: {
@@ -28,7 +31,10 @@ export class NodeRegistry {
 		/** Runs on every periodic heartbeat (not on load-change beats): keeps open rooms alive in Redis. */
 		onHeartbeat?: () => void;
 		intervalMs?: number;
+		/** What this node's routers can do, published under sfuRtpCapabilitiesKey for browsers still waiting to join. */
+		rtpCapabilities?: RtpCapabilities;
 	}) {
+		this.#capabilities = options.rtpCapabilities ? JSON.stringify(options.rtpCapabilities) : undefined;
 		this.#intervalMs = options.intervalMs ?? heartbeatIntervalMs;
 		this.#store = options.store;
 		this.#status = options.status;
@@ -37,9 +43,11 @@ export class NodeRegistry {
 	}
 
 	async start(): Promise<void> {
-		await this.beat();
+		await Promise.all([this.beat(), this.#publishCapabilities()]);
 		this.#timer = setInterval(() => {
 			void this.beat();
+			// Again on every periodic beat (not on load changes): a restarted Redis has them back within one.
+			void this.#publishCapabilities();
 			this.#onHeartbeat?.();
 		}, this.#intervalMs);
 		this.#timer.unref();
@@ -55,10 +63,22 @@ export class NodeRegistry {
 		}
 	}
 
+	async #publishCapabilities(): Promise<void> {
+		if (this.#capabilities === undefined) return;
+		try {
+			await this.#store.hSet(sfuRtpCapabilitiesKey, this.#status().id, this.#capabilities);
+		} catch (error) {
+			this.#logger.warn({ err: error }, "could not publish the routers' RTP capabilities");
+		}
+	}
+
 	async stop(nodeId: string): Promise<void> {
 		clearInterval(this.#timer);
 		try {
-			await this.#store.hDel(redisKeys.sfuNodes, nodeId);
+			await Promise.all([
+				this.#store.hDel(redisKeys.sfuNodes, nodeId),
+				this.#store.hDel(sfuRtpCapabilitiesKey, nodeId),
+			]);
 		} catch {
 			// Redis may already be gone at shutdown; the entry goes stale on its own.
 		}
