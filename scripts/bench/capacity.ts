@@ -164,6 +164,8 @@ export async function participantsPerCore(options: CapacityOptions) {
 
 export interface BigRoom {
 	window: RoomWindow | undefined;
+	/** The recv peer connections' renegotiations, one per consumer, over every participant. */
+	renegotiations: { count: number; meanMs: number; maxMs: number };
 	stats: unknown;
 	fillSeconds: number;
 	extra: string;
@@ -187,6 +189,7 @@ export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
 	});
 	const result: BigRoom = {
 		window: undefined,
+		renegotiations: { count: 0, meanMs: Number.NaN, maxMs: Number.NaN },
 		stats: undefined,
 		fillSeconds: 0,
 		extra: "not tried",
@@ -202,6 +205,13 @@ export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
 			return result;
 		}
 		result.fillSeconds = (Date.now() - filling) / 1000;
+		const renegotiations = room.participants.map((participant) => participant.renegotiations);
+		const count = sum(renegotiations.map((entry) => entry.count));
+		result.renegotiations = {
+			count,
+			meanMs: sum(renegotiations.map((entry) => entry.totalMs)) / Math.max(1, count),
+			maxMs: Math.max(...renegotiations.map((entry) => entry.maxMs)),
+		};
 		log(`  ${options.roomSize} participants in (${fmt(result.fillSeconds)} s)`);
 		await sleep(options.settleSeconds * 1000);
 		result.window = (await steadyWindow(room, options)).window;
@@ -254,7 +264,7 @@ function pooled(runs: readonly JoinTimes[]): JoinTimes {
 export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}): Promise<BenchSection> {
 	const env = process.env;
 	const options: CapacityOptions = {
-		steps: (env.BENCH_CAPACITY_STEPS ?? "8,16,24,32,40,48,56,64").split(",").map(Number),
+		steps: (env.BENCH_CAPACITY_STEPS ?? "8,16,24,28,32,36,40,48,56,64").split(",").map(Number),
 		windowSeconds: Number(env.BENCH_CAPACITY_WINDOW ?? 6),
 		settleSeconds: 3,
 		otherLoadLimit: 10,
@@ -359,7 +369,7 @@ function render(
 ): string {
 	const sections: string[] = [];
 	sections.push(
-		`Headless participants (testing/src/headless-participant.ts: node-datachannel, real ICE, DTLS and SRTP; loss from RTP sequence numbers) enter the product as the web client does: knock over HTTP, admitted by the host from its lobby socket, protoo, both transports, join, a microphone and a camera. Their media is one ffmpeg replay of a file encoded once, forwarded into every participant's tracks with its own SSRCs and spread over 20 ms (fifty browsers do not send in the same millisecond): **a small tile's layer, VP8 ~150 kbps at 320×180, 30 fps** (the web client's low simulcast layer; a headless camera sends one layer) and Opus 48 kbps (50 packets/s, no DTX, as the web client sends it). Each participant shows at most ${options.visibleVideos} cameras, the first offered to it (join order, as a grid page without speakers), and pauses the rest (\`pauseConsumer\`, as off-page tiles); everyone's audio is consumed. A camera nobody shows stops being sent (producerDemand). Everything on 127.0.0.1. **The machine has 2 cores: the SFU (node process and workers) is pinned to core 0, and the load generator — every participant in one node process, ffmpeg, the API, Redis — to core 1**, so the clients' CPU is reported beside the SFU's. This run took ${fmt(minutes)} min; load average at its end ${load} (other sessions shared the machine).`,
+		`Headless participants (testing/src/headless-participant.ts: node-datachannel, real ICE, DTLS and SRTP; loss from RTP sequence numbers) enter the product as the web client does: knock over HTTP, admitted by the host from its lobby socket, protoo, both transports, join, a microphone and a camera. Their media is one ffmpeg replay of a file encoded once, forwarded into every participant's tracks with its own SSRCs and spread over 20 ms (fifty browsers do not send in the same millisecond): **a small tile's layer, VP8 ~150 kbps at 320×180, 30 fps** (the web client's low simulcast layer; a headless camera sends one layer) and Opus 48 kbps (50 packets/s, no DTX, as the web client sends it). Each participant shows at most ${options.visibleVideos} cameras, the first ones offered to it (those already in when it joined, then newcomers: a grid page without speakers), and pauses the rest (\`pauseConsumer\`, as off-page tiles); everyone's audio is consumed. A camera nobody shows stops being sent (producerDemand). Everything on 127.0.0.1. **The machine has 2 cores: the SFU (node process and workers) is pinned to core 0, and the load generator — every participant in one node process, ffmpeg, the API, Redis — to core 1**, so the clients' CPU is reported beside the SFU's. This run took ${fmt(minutes)} min; load average at its end ${load} (other sessions shared the machine).`,
 	);
 
 	// (a)
@@ -458,7 +468,7 @@ function render(
 		);
 		const rates = streamRates(w);
 		sections.push(
-			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "people on its router", "% of one core, measured", "projection from the per-packet cost of the participants-per-core run"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. ${
+			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. Filling it took ${room?.renegotiations.count} renegotiations of the participants' receiving peer connections (one per consumer, each offer one m-section longer; node-datachannel answers a new offer on a connected peer connection and opens the new track): ${fmt(room?.renegotiations.meanMs ?? Number.NaN, 1)} ms each on average, ${fmt(room?.renegotiations.maxMs ?? Number.NaN, 0)} ms at most, on the loaded load core. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "people on its router", "% of one core, measured", "projection from the per-packet cost of the participants-per-core run"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. ${
 				(w.corePercent[0] ?? 0) >= 95 || (w.corePercent[1] ?? 0) >= 95
 					? "**A core was saturated in this window: the measured figures are what this 2-core machine could do with four workers sharing one core and the load generator on the other, not what the SFU needs; the projection (not measured, pipes left out) is what each worker's packets would cost at the per-packet cost measured above.**"
 					: ""

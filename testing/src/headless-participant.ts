@@ -223,6 +223,7 @@ export class HeadlessParticipant {
 	#recvTransport: Promise<ClientRequests["createWebRtcTransport"]["response"]>;
 	#negotiation: Promise<void> = Promise.resolve();
 	#recvConnected = false;
+	readonly #renegotiations = { count: 0, totalMs: 0, maxMs: 0 };
 	#sink: FeedSink | undefined;
 	#self: PeerInfo | undefined;
 	#peers: PeerInfo[] = [];
@@ -361,6 +362,14 @@ export class HeadlessParticipant {
 		return HeadlessPeer.totalsBetween(from, to, ssrcs);
 	}
 
+	/**
+	 * The recv peer connection's renegotiations so far (one per consumer):
+	 * how many, and the time spent building and answering the offers, in ms.
+	 */
+	get renegotiations(): { count: number; totalMs: number; maxMs: number } {
+		return { ...this.#renegotiations };
+	}
+
 	/** Whether this participant counts what it receives (see HeadlessParticipantOptions.countRtp). */
 	get counting(): boolean {
 		return this.#options.countRtp;
@@ -491,7 +500,12 @@ export class HeadlessParticipant {
 			const stream: HeadlessStream = { kind: data.kind, rtpParameters };
 			this.#streams.push(stream);
 			this.#consumers.set(data.id, { info, stream });
+			const started = performance.now();
 			const answer = await this.#recv.answer(mediasoupSdp(transport, this.#streams, "sendonly", "offer"));
+			const took = performance.now() - started;
+			this.#renegotiations.count++;
+			this.#renegotiations.totalMs += took;
+			this.#renegotiations.maxMs = Math.max(this.#renegotiations.maxMs, took);
 			if (!this.#recvConnected) {
 				this.#recvConnected = true;
 				await this.request("connectWebRtcTransport", {

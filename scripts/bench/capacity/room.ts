@@ -5,9 +5,10 @@
  * the host's page does, with no human delay), and guests who knock over
  * HTTP, wait, enter, and send a microphone and a camera from one shared
  * ffmpeg replay. Each participant shows at most `visibleVideos` of the
- * others' cameras (the first ones offered to it, i.e. by join order, as a
- * grid page without speakers); the rest it pauses as the web client
- * pauses off-page tiles. Everyone's audio is always consumed.
+ * others' cameras (the first ones offered to it: those already in when it
+ * joined, then newcomers, as a grid page without speakers); the rest it
+ * pauses as the web client pauses off-page tiles. Everyone's audio is
+ * always consumed.
  *
  * Pinning: the SFU's node process and workers on `sfuCores`, everything
  * else (API, Redis, this process with every participant, ffmpeg) on the
