@@ -22,7 +22,7 @@ import type { HeadlessPeer } from "@mindmeet/testing/headless-webrtc";
 import { type MediaProfile, startSharedFeed } from "@mindmeet/testing/media-feed";
 import { freePort, startStack } from "../../stack.ts";
 import { startBareMediasoup } from "../fanout/bare-mediasoup.ts";
-import { childrenOf, loadCore, pin, sfuCore } from "../fanout/cpu.ts";
+import { childrenOf, cpuWindow, loadCore, pin, sfuCore } from "../fanout/cpu.ts";
 import { publisherTracks } from "../fanout/media-source.ts";
 import { admitEveryKnock, createRoom, crowdEnv } from "./room.ts";
 
@@ -43,7 +43,19 @@ export interface JoinTimes {
 	/** product only: knock → admitted (token on the waiting socket). */
 	admitted: number[];
 	failures: string[];
+	/** Over the burst: the SFU's processes and core 0 as a whole, % of one core (the rest is other load). */
+	sfuPercent: number;
+	corePercent: number;
 }
+
+const noTimes = (): JoinTimes => ({
+	video: [],
+	audio: [],
+	admitted: [],
+	failures: [],
+	sfuPercent: Number.NaN,
+	corePercent: Number.NaN,
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,14 +84,15 @@ export async function productJoinBurst(options: JoinBurstOptions): Promise<JoinT
 		logLevel: "warn",
 		env: crowdEnv({ maxPeers: 1000, peersPerRouter: 1000 }),
 	});
-	const times: JoinTimes = { video: [], audio: [], admitted: [], failures: [] };
+	const times = noTimes();
 	const people: HeadlessParticipant[] = [];
 	const feed = await startSharedFeed(options.profile, ["taskset", "-c", String(loadCore)], { spreadMs: 20 });
 	let lobby: WebSocket | undefined;
 	try {
 		const sfuPid = stack.pid("sfu");
 		if (sfuPid === undefined) throw new Error("the SFU is not running");
-		for (const pid of [sfuPid, ...childrenOf(sfuPid)]) pin(pid, sfuCore);
+		const sfuPids = [sfuPid, ...childrenOf(sfuPid)];
+		for (const pid of sfuPids) pin(pid, sfuCore);
 		for (const service of ["api", "redis"] as const) {
 			const pid = stack.pid(service);
 			if (pid !== undefined) pin(pid, loadCore);
@@ -94,6 +107,7 @@ export async function productJoinBurst(options: JoinBurstOptions): Promise<JoinT
 		people.push(host);
 		await host.connected();
 		const hostId = host.peerId;
+		const cpu = cpuWindow(sfuPids);
 		await burst(options.count, options.spreadSeconds, async (index) => {
 			const deadline = Date.now() + options.timeoutMs;
 			try {
@@ -121,6 +135,9 @@ export async function productJoinBurst(options: JoinBurstOptions): Promise<JoinT
 				times.failures.push(`join ${index}: ${(error as Error).message}`);
 			}
 		});
+		const used = cpu.end();
+		times.sfuPercent = used.systemPercent;
+		times.corePercent = used.corePercent;
 		return times;
 	} finally {
 		lobby?.close();
@@ -131,7 +148,7 @@ export async function productJoinBurst(options: JoinBurstOptions): Promise<JoinT
 }
 
 export async function bareJoinBurst(options: JoinBurstOptions): Promise<JoinTimes> {
-	const times: JoinTimes = { video: [], audio: [], admitted: [], failures: [] };
+	const times = noTimes();
 	const system = await startBareMediasoup();
 	const feed = await startSharedFeed(options.profile, ["taskset", "-c", String(loadCore)], { spreadMs: 20 });
 	try {
@@ -140,6 +157,7 @@ export async function bareJoinBurst(options: JoinBurstOptions): Promise<JoinTime
 		// The payload types the bare router gives Opus and VP8 are the product's (same codec list).
 		const first = (peer: HeadlessPeer, kind: "audio" | "video") =>
 			peer.streams().find((stream) => (kind === "audio") === (stream.payloadType === opusPayloadType))?.firstAt;
+		const cpu = cpuWindow(system.pids);
 		await burst(options.count, options.spreadSeconds, async (index) => {
 			const started = Date.now();
 			const deadline = started + options.timeoutMs;
@@ -155,6 +173,9 @@ export async function bareJoinBurst(options: JoinBurstOptions): Promise<JoinTime
 				times.failures.push(`join ${index}: ${(error as Error).message}`);
 			}
 		});
+		const used = cpu.end();
+		times.sfuPercent = used.systemPercent;
+		times.corePercent = used.corePercent;
 		return times;
 	} finally {
 		await feed.stop();
