@@ -9,11 +9,13 @@
  * media-feed.ts), RTP counted per consumer from sequence numbers.
  *
  * Receiving: one peer connection for the recv transport, renegotiated for
- * every newConsumer (a new offer with one more m-section, answered by
- * libdatachannel, which then opens the new track), before the request is
- * accepted: what mediasoup-client does in a browser, so the SFU resumes a
- * consumer only once its m-section exists. The cost is one SDP
- * parse per consumer, growing with the m-sections already there (a
+ * newConsumer requests (a new offer with more m-sections, answered by
+ * libdatachannel on the connected peer connection, which then opens the
+ * new tracks), before the requests are accepted: what mediasoup-client
+ * does in a browser, so the SFU resumes a consumer only once its m-section
+ * exists. Requests that arrive while a renegotiation runs share the next
+ * one (a browser takes them one by one). The cost is one SDP build and
+ * parse per renegotiation, growing with the m-sections already there (a
  * participant in a 50-person room ends with 98). A closed consumer keeps
  * its m-section (the SFU just stops sending on it); mediasoup-client would
  * mark it inactive and reuse it.
@@ -221,9 +223,16 @@ export class HeadlessParticipant {
 	readonly #streams: HeadlessStream[] = [];
 	readonly #producers = new Map<"mic" | "cam", string>();
 	#recvTransport: Promise<ClientRequests["createWebRtcTransport"]["response"]>;
-	#negotiation: Promise<void> = Promise.resolve();
+	/** newConsumer requests waiting for the next renegotiation. */
+	readonly #pending: {
+		data: NewConsumer;
+		offeredAt: number;
+		resolve: (info: HeadlessConsumer) => void;
+		reject: (error: Error) => void;
+	}[] = [];
+	#negotiating = false;
 	#recvConnected = false;
-	readonly #renegotiations = { count: 0, totalMs: 0, maxMs: 0 };
+	readonly #renegotiations = { count: 0, consumers: 0, totalMs: 0, maxMs: 0 };
 	#sink: FeedSink | undefined;
 	#self: PeerInfo | undefined;
 	#peers: PeerInfo[] = [];
@@ -363,10 +372,10 @@ export class HeadlessParticipant {
 	}
 
 	/**
-	 * The recv peer connection's renegotiations so far (one per consumer):
-	 * how many, and the time spent building and answering the offers, in ms.
+	 * The recv peer connection's renegotiations so far: how many, for how
+	 * many consumers, and the time spent building and answering the offers, in ms.
 	 */
-	get renegotiations(): { count: number; totalMs: number; maxMs: number } {
+	get renegotiations(): { count: number; consumers: number; totalMs: number; maxMs: number } {
 		return { ...this.#renegotiations };
 	}
 
@@ -475,55 +484,21 @@ export class HeadlessParticipant {
 		}
 	}
 
-	/** A newConsumer request: one more m-section, a new answer, DTLS on the first; then it may be accepted. */
+	/**
+	 * A newConsumer request: its m-section goes into the next offer, answered
+	 * once for every request that arrived meanwhile (DTLS starts on the
+	 * first); then it may be accepted.
+	 */
 	#offered(data: NewConsumer): Promise<void> {
 		const offeredAt = Date.now();
-		const run = this.#negotiation.then(async () => {
-			if (this.#closed) throw new Error("the participant closed");
-			const transport = await this.#recvTransport;
-			const rtpParameters = data.rtpParameters as unknown as HeadlessRtpParameters;
-			const ssrc = rtpParameters.encodings?.[0]?.ssrc;
-			if (ssrc === undefined) throw new Error("a consumer without an SSRC");
-			const info: HeadlessConsumer = {
-				id: data.id,
-				peerId: data.peerId,
-				producerId: data.producerId,
-				kind: data.kind,
-				source: data.source,
-				ssrc,
-				paused: false,
-				producerPaused: data.producerPaused,
-				closed: false,
-				offeredAt,
-				acceptedAt: 0,
-			};
-			const stream: HeadlessStream = { kind: data.kind, rtpParameters };
-			this.#streams.push(stream);
-			this.#consumers.set(data.id, { info, stream });
-			const started = performance.now();
-			const answer = await this.#recv.answer(mediasoupSdp(transport, this.#streams, "sendonly", "offer"));
-			const took = performance.now() - started;
-			this.#renegotiations.count++;
-			this.#renegotiations.totalMs += took;
-			this.#renegotiations.maxMs = Math.max(this.#renegotiations.maxMs, took);
-			if (!this.#recvConnected) {
-				this.#recvConnected = true;
-				await this.request("connectWebRtcTransport", {
-					transportId: transport.id,
-					dtlsParameters: dtlsParametersOf(answer) as DtlsParameters,
-				});
-			}
-			return info;
+		const accepted = new Promise<HeadlessConsumer>((resolve, reject) => {
+			this.#pending.push({ data, offeredAt, resolve, reject });
 		});
-		// The next renegotiation waits for this one, failed or not.
-		this.#negotiation = run.then(
-			() => {},
-			() => {},
-		);
-		return run.then((info) => {
+		void this.#negotiate();
+		return accepted.then((info) => {
 			info.acceptedAt = Date.now();
 			this.#options.onConsumer?.(info);
-			// An off-page tile: paused as soon as the SFU knows we have it (it is started after our answer).
+			// An off-page tile: marked paused before we accept it, so the SFU never starts it.
 			if (info.kind === "video" && !this.#options.watch(info)) {
 				info.paused = true;
 				this.request("pauseConsumer", { consumerId: info.id }).catch((error: Error) => {
@@ -531,6 +506,74 @@ export class HeadlessParticipant {
 				});
 			}
 		});
+	}
+
+	/**
+	 * Renegotiate the recv peer connection for every pending newConsumer at
+	 * once, again while more arrive. A browser renegotiates once per
+	 * consumer; batching only matters when many arrive together (someone
+	 * joins a big room), and keeps the load generator from spending its
+	 * core on SDP.
+	 */
+	async #negotiate(): Promise<void> {
+		if (this.#negotiating) return;
+		this.#negotiating = true;
+		try {
+			while (this.#pending.length > 0) {
+				const batch = this.#pending.splice(0);
+				const ready: { entry: (typeof batch)[number]; info: HeadlessConsumer }[] = [];
+				try {
+					if (this.#closed) throw new Error("the participant closed");
+					const transport = await this.#recvTransport;
+					for (const entry of batch) {
+						const { data } = entry;
+						const rtpParameters = data.rtpParameters as unknown as HeadlessRtpParameters;
+						const ssrc = rtpParameters.encodings?.[0]?.ssrc;
+						if (ssrc === undefined) {
+							entry.reject(new Error("a consumer without an SSRC"));
+							continue;
+						}
+						const info: HeadlessConsumer = {
+							id: data.id,
+							peerId: data.peerId,
+							producerId: data.producerId,
+							kind: data.kind,
+							source: data.source,
+							ssrc,
+							paused: false,
+							producerPaused: data.producerPaused,
+							closed: false,
+							offeredAt: entry.offeredAt,
+							acceptedAt: 0,
+						};
+						const stream: HeadlessStream = { kind: data.kind, rtpParameters };
+						this.#streams.push(stream);
+						this.#consumers.set(data.id, { info, stream });
+						ready.push({ entry, info });
+					}
+					if (ready.length === 0) continue;
+					const started = performance.now();
+					const answer = await this.#recv.answer(mediasoupSdp(transport, this.#streams, "sendonly", "offer"));
+					const took = performance.now() - started;
+					this.#renegotiations.count++;
+					this.#renegotiations.consumers += ready.length;
+					this.#renegotiations.totalMs += took;
+					this.#renegotiations.maxMs = Math.max(this.#renegotiations.maxMs, took);
+					if (!this.#recvConnected) {
+						this.#recvConnected = true;
+						await this.request("connectWebRtcTransport", {
+							transportId: transport.id,
+							dtlsParameters: dtlsParametersOf(answer) as DtlsParameters,
+						});
+					}
+					for (const { entry, info } of ready) entry.resolve(info);
+				} catch (error) {
+					for (const entry of batch) entry.reject(error as Error);
+				}
+			}
+		} finally {
+			this.#negotiating = false;
+		}
 	}
 
 	#notified(method: string, data: unknown): void {

@@ -110,6 +110,10 @@ export function crowdEnv(options: { maxPeers: number; peersPerRouter: number }):
 		KNOCKS_PENDING_MAX: "10000",
 		ROOM_MAX_PEERS: String(options.maxPeers),
 		SFU_ROOM_PEERS_PER_ROUTER: String(options.peersPerRouter),
+		// Every participant lives in one process whose event loop lags when its core is full (a 50-person
+		// room); a browser's would not. Without a longer grace the SFU reads that lag as a dead connection
+		// and drops the participant (seen once, as a closed peer connection while the room filled).
+		SIGNALING_KEEPALIVE_GRACE_SECONDS: "60",
 	};
 }
 
@@ -196,7 +200,13 @@ export async function startCapacityRoom(options: CapacityRoomOptions): Promise<C
 				// Everyone has everyone's microphone and camera (paused or not) before anything is measured.
 				const others = total - 1;
 				await Promise.all(participants.map((participant) => participant.consumersAtLeast(2 * others, 60_000)));
-				await Promise.all(participants.map((participant) => participant.connected()));
+				await Promise.all(
+					participants.map((participant) =>
+						participant.connected().catch((error: Error) => {
+							throw new Error(`${participant.name}: ${error.message}`);
+						}),
+					),
+				);
 			},
 			stop,
 		};

@@ -5,6 +5,7 @@
  * loss from RTP sequence numbers) over the same seconds.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { addTotals, emptyTotals, HeadlessPeer, type ReceiveTotals } from "@mindmeet/testing/headless-webrtc";
 import { coreTicks, processTicks } from "../fanout/cpu.ts";
 import type { CapacityRoom } from "./room.ts";
@@ -17,6 +18,8 @@ export interface RoomWindow {
 	/** This process (every headless participant) and API, Redis, ffmpeg: % of one core. */
 	clientsPercent: number;
 	loadServicesPercent: number;
+	/** This process's event loop delay over the window (every participant's callbacks run there), ms. */
+	eventLoopLagMs: { p99: number; max: number };
 	/** Datagrams dropped by full receive buffers over the window: at the SFU's sockets, at this process's (the clients'). */
 	sfuSocketDrops: number;
 	clientSocketDrops: number;
@@ -88,11 +91,15 @@ export async function measureWindow(
 	const started = process.hrtime.bigint();
 	const ticks0 = pids.map(processTicks);
 	const cores0 = cores.map(coreTicks);
+	// How late this process (every participant) ran its callbacks: a full load core shows here first.
+	const lag = monitorEventLoopDelay({ resolution: 20 });
+	lag.enable();
 	const drops0 = [udpDrops(room.workerPids), udpDrops([process.pid])];
 	const before = room.participants.map((participant) => participant.receiver.snapshot());
 	await sleep(seconds * 1000);
 	const after = room.participants.map((participant) => participant.receiver.snapshot());
 	const drops1 = [udpDrops(room.workerPids), udpDrops([process.pid])];
+	lag.disable();
 	const ticks1 = pids.map(processTicks);
 	const cores1 = cores.map(coreTicks);
 	const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
@@ -136,6 +143,7 @@ export async function measureWindow(
 		sfuNodePercent: percent(1),
 		clientsPercent: percent(0) + loadServices,
 		loadServicesPercent: loadServices,
+		eventLoopLagMs: { p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
 		sfuSocketDrops: (drops1[0] ?? 0) - (drops0[0] ?? 0),
 		clientSocketDrops: (drops1[1] ?? 0) - (drops0[1] ?? 0),
 		corePercent: cores.map((_, index) => {
