@@ -8,9 +8,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "@mindmeet/testing/browser";
+import { headlessCleanup } from "@mindmeet/testing/headless-webrtc";
 import { admissionBenchmark } from "./bench/admission.ts";
 import { bundleBenchmark } from "./bench/bundle.ts";
 import { chatBenchmark } from "./bench/chat.ts";
+import { fanoutBenchmark } from "./bench/fanout.ts";
 import { faultsBenchmark } from "./bench/faults.ts";
 import { joinBenchmark } from "./bench/join.ts";
 import type { BenchSection } from "./bench/measure.ts";
@@ -19,27 +21,35 @@ import { freePort, repoRoot, startStack } from "./stack.ts";
 
 const only = process.argv[2];
 const sections: BenchSection[] = [];
-const stack = await startStack({
-	apiPort: await freePort(),
-	rtcPort: 0,
-	sfuWorkers: 1,
-	output: "ignore",
-	logLevel: "warn",
-	// Every benchmark request comes from one address (rooms and knocks are limited per address).
-	env: { KNOCK_RATE_LIMIT: "100000", ROOM_CREATE_RATE_LIMIT: "100000" },
-});
-const browser = await launchChromium();
-try {
-	if (!only || only === "join") sections.push(await joinBenchmark(browser, stack));
-	if (!only || only === "admission") sections.push(await admissionBenchmark(stack));
-	if (!only || only === "chat") sections.push(await chatBenchmark(stack));
-	if (!only || only === "bundle") sections.push(bundleBenchmark());
-	// Both start stacks of their own (fixed media ports, 2 workers, shorter token lifetimes).
-	if (!only || only === "faults") sections.push(await faultsBenchmark(browser));
-	if (!only || only === "soak") sections.push(await soakBenchmark());
-} finally {
-	await browser.close();
-	await stack.stop();
+// The fan-out section starts its own systems (and pins cores): alone, it needs neither the shared stack nor Chromium.
+if (only !== "fanout") {
+	const stack = await startStack({
+		apiPort: await freePort(),
+		rtcPort: 0,
+		sfuWorkers: 1,
+		output: "ignore",
+		logLevel: "warn",
+		// Every benchmark request comes from one address (rooms and knocks are limited per address).
+		env: { KNOCK_RATE_LIMIT: "100000", ROOM_CREATE_RATE_LIMIT: "100000" },
+	});
+	const browser = await launchChromium();
+	try {
+		if (!only || only === "join") sections.push(await joinBenchmark(browser, stack));
+		if (!only || only === "admission") sections.push(await admissionBenchmark(stack));
+		if (!only || only === "chat") sections.push(await chatBenchmark(stack));
+		if (!only || only === "bundle") sections.push(bundleBenchmark());
+		// Both start stacks of their own (fixed media ports, 2 workers, shorter token lifetimes).
+		if (!only || only === "faults") sections.push(await faultsBenchmark(browser));
+		if (!only || only === "soak") sections.push(await soakBenchmark());
+	} finally {
+		await browser.close();
+		await stack.stop();
+	}
+}
+// Last: it pins processes to cores, and wants the machine to itself.
+if (!only || only === "fanout") {
+	sections.push(await fanoutBenchmark());
+	headlessCleanup();
 }
 
 const runAt = new Date().toISOString();

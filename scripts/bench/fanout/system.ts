@@ -1,0 +1,30 @@
+/** What the fan-out run needs from each system under test. */
+import type { HeadlessPeer } from "@mindmeet/testing/headless-webrtc";
+
+export interface FanoutSystem {
+	readonly name: string;
+	/** The system's processes (pinned to the SFU core): their CPU is what is measured. */
+	readonly pids: readonly number[];
+	/** The publisher, connected and producing: the media feed goes into it. */
+	readonly publisher: HeadlessPeer;
+	/** Add one subscriber, signalled the system's way; resolves once ICE and DTLS are up. */
+	subscribe(index: number): Promise<HeadlessPeer>;
+	/** What the subscribers negotiated (codecs, feedback, header extensions, SRTP suite), for the report. */
+	readonly negotiated: string;
+	stop(): Promise<void>;
+}
+
+/** Resolve with `promise`, or reject after `ms` saying what took too long. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	try {
+		return await Promise.race([
+			promise,
+			new Promise<never>((_, reject) => {
+				timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+			}),
+		]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
