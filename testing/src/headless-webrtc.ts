@@ -68,6 +68,9 @@ export interface StreamCount {
 	/** Highest extended sequence number seen, and the first one. */
 	firstSeq: number;
 	highestSeq: number;
+	/** When the first and the latest packet arrived (epoch ms; 0 before any). */
+	firstAt: number;
+	lastAt: number;
 }
 
 /** Received packets and losses of a peer (or a sum of peers) over some interval. */
@@ -271,6 +274,8 @@ class Counter {
 	bytes = 0;
 	firstSeq = -1;
 	highestSeq = -1;
+	firstAt = 0;
+	lastAt = 0;
 
 	constructor(ssrc: number) {
 		this.ssrc = ssrc;
@@ -280,7 +285,9 @@ class Counter {
 		this.packets++;
 		this.bytes += bytes;
 		this.payloadType = payloadType;
+		this.lastAt = Date.now();
 		if (this.highestSeq < 0) {
+			this.firstAt = this.lastAt;
 			this.firstSeq = seq;
 			this.highestSeq = seq;
 			return;
@@ -291,6 +298,10 @@ class Counter {
 		if (extended < this.highestSeq - 0x8000) extended += 0x10000;
 		else if (extended > this.highestSeq + 0x8000) extended -= 0x10000;
 		if (extended > this.highestSeq) this.highestSeq = extended;
+	}
+
+	static copy({ ssrc, payloadType, packets, bytes, firstSeq, highestSeq, firstAt, lastAt }: Counter): StreamCount {
+		return { ssrc, payloadType, packets, bytes, firstSeq, highestSeq, firstAt, lastAt };
 	}
 }
 
@@ -349,14 +360,13 @@ export class HeadlessPeer {
 
 	/** Per-SSRC counts since the peer started. */
 	streams(): StreamCount[] {
-		return [...this.#counters.values()].map(({ ssrc, payloadType, packets, bytes, firstSeq, highestSeq }) => ({
-			ssrc,
-			payloadType,
-			packets,
-			bytes,
-			firstSeq,
-			highestSeq,
-		}));
+		return [...this.#counters.values()].map((counter) => Counter.copy(counter));
+	}
+
+	/** The counts of one SSRC, or undefined before its first packet. */
+	stream(ssrc: number): StreamCount | undefined {
+		const counter = this.#counters.get(ssrc);
+		return counter ? Counter.copy(counter) : undefined;
 	}
 
 	/** A snapshot to subtract from a later one (see totalsBetween). */
@@ -373,10 +383,13 @@ export class HeadlessPeer {
 	static totalsBetween(
 		from: { streams: StreamCount[]; rtcpPackets: number },
 		to: { streams: StreamCount[]; rtcpPackets: number },
+		/** Only these SSRCs (e.g. one consumer's); every stream when absent. */
+		only?: ReadonlySet<number>,
 	): ReceiveTotals {
 		const totals = emptyTotals();
 		totals.rtcpPackets = to.rtcpPackets - from.rtcpPackets;
 		for (const stream of to.streams) {
+			if (only && !only.has(stream.ssrc)) continue;
 			const before = from.streams.find((candidate) => candidate.ssrc === stream.ssrc);
 			const packets = stream.packets - (before?.packets ?? 0);
 			const expected = before ? stream.highestSeq - before.highestSeq : stream.highestSeq - stream.firstSeq + 1;

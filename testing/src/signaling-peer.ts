@@ -64,27 +64,43 @@ interface Received {
 	data: unknown;
 }
 
+export interface SignalingPeerOptions {
+	/**
+	 * Accept every request the SFU makes (newConsumer) at once, as a
+	 * browser that wants everything would (default true). A participant
+	 * that must prepare for a consumer before accepting it (renegotiate its
+	 * receiving peer connection first, as mediasoup-client does) passes
+	 * false and answers `client.on("request")` itself.
+	 */
+	acceptRequests?: boolean;
+}
+
 /** A protoo connection to the room's SFU with the token the lobby gave. */
 export class SignalingPeer {
 	readonly client: Peer;
 	readonly notifications: Received[] = [];
 
-	private constructor(url: string) {
+	private constructor(url: string, options: SignalingPeerOptions) {
 		this.client = new Peer(new WebSocketTransport(url, { retry: { retries: 0 } }));
 		this.client.on("notification", (notification) => {
 			this.notifications.push({ method: notification.method, data: notification.data });
 		});
 		// Accept whatever the SFU asks (new consumers), as a browser would.
-		this.client.on("request", (_request, accept) => accept());
+		if (options.acceptRequests !== false) this.client.on("request", (_request, accept) => accept());
 	}
 
 	/** Open the protoo socket where the room's RoomInfo says the SFU is. */
-	static async connect(baseUrl: string, roomId: string, token: string): Promise<SignalingPeer> {
+	static async connect(
+		baseUrl: string,
+		roomId: string,
+		token: string,
+		options: SignalingPeerOptions = {},
+	): Promise<SignalingPeer> {
 		const info = (await (await fetch(`${baseUrl}/api/rooms/${encodeURIComponent(roomId)}`)).json()) as RoomInfo;
 		const url = new URL(info.sfuUrl, baseUrl.replace(/^http/, "ws"));
 		url.searchParams.set(signalingTokenParam, token);
 		url.searchParams.set(signalingRoomParam, roomId);
-		const peer = new SignalingPeer(url.toString());
+		const peer = new SignalingPeer(url.toString(), options);
 		const emitter = peer.client as unknown as NodeJS.EventEmitter;
 		await Promise.race([
 			once(emitter, "open"),
