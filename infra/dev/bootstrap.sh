@@ -6,7 +6,8 @@
 #      (network-drop fault tests), coturn (TURN lock-down test), and podman,
 #      runc and debootstrap (deploy test: docker-compose.yml run for real),
 #      ffmpeg (media of headless participants and the fan-out benchmark's
-#      publisher) and janus (the SFU the fan-out benchmark compares with).
+#      publisher), janus (the SFU the fan-out benchmark compares with) and
+#      gcc/libc6-dev (its small LD_PRELOAD shim for Janus on loopback).
 #   2. Node.js >= 22.18 (installed from the npm registry into
 #      ~/.cache/mindmeet/node22 when the machine's node is older).
 #   3. npm dependencies (npm ci) when node_modules is missing or stale.
@@ -82,7 +83,7 @@ mindmeet_bootstrap_apt() {
 	# profile's Prometheus with promtool and Debian's prometheus
 	# (test/monitoring.test.ts), and run docker-compose.yml for real on rootful
 	# podman with locally debootstrapped base images (test/deploy/compose.test.ts).
-	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus podman runc debootstrap ffmpeg janus) ;;
+	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus podman runc debootstrap ffmpeg janus gcc libc6-dev) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"
