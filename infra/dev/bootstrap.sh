@@ -4,7 +4,10 @@
 #      firefox-esr (mixed-browser calls), iproute2 (their veth address),
 #      docker-compose (compose file check), sox (test audio), nftables
 #      (network-drop fault tests), coturn (TURN lock-down test), and podman,
-#      runc and debootstrap (deploy test: docker-compose.yml run for real).
+#      runc and debootstrap (deploy test: docker-compose.yml run for real),
+#      ffmpeg (media of headless participants and the fan-out benchmark's
+#      publisher), janus (the SFU the fan-out benchmark compares with) and
+#      gcc/libc6-dev (its small LD_PRELOAD shim for Janus on loopback).
 #   2. Node.js >= 22.18 (installed from the npm registry into
 #      ~/.cache/mindmeet/node22 when the machine's node is older).
 #   3. npm dependencies (npm ci) when node_modules is missing or stale.
@@ -80,7 +83,7 @@ mindmeet_bootstrap_apt() {
 	# profile's Prometheus with promtool and Debian's prometheus
 	# (test/monitoring.test.ts), and run docker-compose.yml for real on rootful
 	# podman with locally debootstrapped base images (test/deploy/compose.test.ts).
-	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus podman runc debootstrap) ;;
+	test | bench) wanted+=(chromium firefox-esr iproute2 docker-compose sox nftables coturn prometheus podman runc debootstrap ffmpeg janus gcc libc6-dev) ;;
 	esac
 	command -v dpkg-query >/dev/null 2>&1 ||
 		_mm_die "this bootstrap expects Debian 12 (dpkg/apt); install by hand: ${wanted[*]}"
