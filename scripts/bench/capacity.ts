@@ -305,6 +305,9 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 	const log = options.log;
 	const parts = (env.BENCH_CAPACITY_PARTS ?? "a,c,d").split(",");
 	const began = Date.now();
+	const loadAtStart = loadavg()
+		.map((value) => value.toFixed(1))
+		.join(" / ");
 	const failures: string[] = [];
 	// This process carries every participant: the load core.
 	pin(process.pid, loadCore);
@@ -366,7 +369,18 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 	const load = loadavg()
 		.map((value) => value.toFixed(1))
 		.join(" / ");
-	return { title: "Capacity", markdown: render(options, perCore, room, joinRuns, failures, minutes, load) };
+	return {
+		title: "Capacity",
+		markdown: render(
+			options,
+			perCore,
+			room,
+			joinRuns,
+			failures,
+			minutes,
+			`${loadAtStart} at its start, ${load} at its end`,
+		),
+	};
 }
 
 function render(
@@ -380,7 +394,7 @@ function render(
 ): string {
 	const sections: string[] = [];
 	sections.push(
-		`Headless participants (testing/src/headless-participant.ts: node-datachannel, real ICE, DTLS and SRTP; loss from RTP sequence numbers) enter the product as the web client does: knock over HTTP, admitted by the host from its lobby socket, protoo, both transports, join, a microphone and a camera. Their media is one ffmpeg replay of a file encoded once, forwarded into every participant's tracks with its own SSRCs and spread over 20 ms (fifty browsers do not send in the same millisecond): **a small tile's layer, VP8 ~150 kbps at 320×180, 30 fps** (the web client's low simulcast layer; a headless camera sends one layer) and Opus 48 kbps (50 packets/s, no DTX, as the web client sends it). Each participant shows at most ${options.visibleVideos} cameras, the first ones offered to it (those already in when it joined, then newcomers: a grid page without speakers), and pauses the rest (\`pauseConsumer\`, as off-page tiles); everyone's audio is consumed. A camera nobody shows stops being sent (producerDemand). Everything on 127.0.0.1. **The machine has 2 cores: the SFU (node process and workers) is pinned to core 0, and the load generator — every participant in one node process, ffmpeg, the API, Redis — to core 1**, so the clients' CPU is reported beside the SFU's. This run took ${fmt(minutes)} min; load average at its end ${load} (other sessions shared the machine).`,
+		`Headless participants (testing/src/headless-participant.ts: node-datachannel, real ICE, DTLS and SRTP; loss from RTP sequence numbers) enter the product as the web client does: knock over HTTP, admitted by the host from its lobby socket, protoo, both transports, join, a microphone and a camera. Their media is one ffmpeg replay of a file encoded once, forwarded into every participant's tracks with its own SSRCs and spread over 20 ms (fifty browsers do not send in the same millisecond): **a small tile's layer, VP8 ~150 kbps at 320×180, 30 fps** (the web client's low simulcast layer; a headless camera sends one layer) and Opus 48 kbps (50 packets/s, no DTX, as the web client sends it). Each participant shows at most ${options.visibleVideos} cameras, the first ones offered to it (those already in when it joined, then newcomers: a grid page without speakers), and pauses the rest (\`pauseConsumer\`, as off-page tiles); everyone's audio is consumed. A camera nobody shows stops being sent (producerDemand). Everything on 127.0.0.1. **The machine has 2 cores: the SFU (node process and workers) is pinned to core 0, and the load generator — every participant in one node process, ffmpeg, the API, Redis — to core 1**, so the clients' CPU is reported beside the SFU's. This run took ${fmt(minutes)} min; load average ${load} (1 / 5 / 15 min; other sessions shared the machine).`,
 	);
 
 	// (a)
