@@ -192,7 +192,10 @@ export interface BigRoom {
 }
 
 /** (c) and (b): a room of `roomSize` across workers, measured; then one more person, who should be refused. */
-export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
+export async function bigRoom(
+	options: CapacityOptions,
+	variant: { readRate: number; oneMore: boolean } = { readRate: 1, oneMore: true },
+): Promise<BigRoom> {
 	const log = options.log;
 	const workers = Math.ceil(options.roomSize / options.peersPerRouter);
 	const room = await startCapacityRoom({
@@ -205,6 +208,7 @@ export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
 		visibleVideos: options.visibleVideos,
 		concurrency: 4,
 		counting: options.roomCounting,
+		readRate: variant.readRate,
 	});
 	const result: BigRoom = {
 		window: undefined,
@@ -243,6 +247,7 @@ export async function bigRoom(options: CapacityOptions): Promise<BigRoom> {
 			// only for the report
 		}
 		// (b) One more: refused at the knock (the API counts who is inside), or else by the SFU on connecting.
+		if (!variant.oneMore) return result;
 		try {
 			let pending: Awaited<ReturnType<typeof knockOverHttp>>;
 			try {
@@ -313,6 +318,7 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 	pin(process.pid, loadCore);
 	let perCore: Awaited<ReturnType<typeof participantsPerCore>> | undefined;
 	let room: BigRoom | undefined;
+	let halfSpeed: BigRoom | undefined;
 	const joinRuns = { product: [] as JoinTimes[], bare: [] as JoinTimes[] };
 	try {
 		if (parts.includes("a")) {
@@ -328,6 +334,9 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 			log(`capacity (c): a ${options.roomSize}-person room`);
 			try {
 				room = await bigRoom(options);
+				// The same room with every stream at half its packet rate: what fits this machine, scaled back up.
+				log(`capacity (c): the ${options.roomSize}-person room again, replayed at half speed`);
+				halfSpeed = await bigRoom(options, { readRate: 0.5, oneMore: false });
 			} catch (error) {
 				failures.push(`${options.roomSize}-person room: ${(error as Error).message}`);
 				log(`capacity (c) failed: ${(error as Error).stack}`);
@@ -375,6 +384,7 @@ export async function capacityBenchmark(overrides: Partial<CapacityOptions> = {}
 			options,
 			perCore,
 			room,
+			halfSpeed,
 			joinRuns,
 			failures,
 			minutes,
@@ -387,6 +397,7 @@ function render(
 	options: CapacityOptions,
 	perCore: Awaited<ReturnType<typeof participantsPerCore>> | undefined,
 	room: BigRoom | undefined,
+	halfSpeed: BigRoom | undefined,
 	joinRuns: { product: JoinTimes[]; bare: JoinTimes[] },
 	failures: string[],
 	minutes: number,
@@ -484,24 +495,37 @@ function render(
 					people *
 					((n - 1) * cost.rates.audio + Math.min(options.visibleVideos, n - 1) * cost.rates.video)
 				: Number.NaN;
+		const half = halfSpeed?.window;
+		// At half speed every stream sends half the packets: twice its CPU is what full speed costs.
+		const doubled = (value: number | undefined) => (half && value !== undefined ? fmt(2 * value) : "–");
 		const rows = w.workerPercent.map((percent, index) => [
 			`worker ${index + 1}`,
 			onRouter[index] ?? 0,
 			fmt(percent),
+			doubled(half?.workerPercent[index]),
 			fmt(projected(onRouter[index] ?? 0)),
 		]);
 		rows.push(
-			["all workers", n, fmt(sum(w.workerPercent)), fmt(projected(n))],
-			["SFU node process", "", fmt(w.sfuNodePercent), ""],
-			[`clients (this process: ${n} participants) + ffmpeg, API, Redis`, "", fmt(w.clientsPercent), ""],
+			["all workers", n, fmt(sum(w.workerPercent)), doubled(half && sum(half.workerPercent)), fmt(projected(n))],
+			["SFU node process", "", fmt(w.sfuNodePercent), doubled(half?.sfuNodePercent), ""],
+			[
+				`clients (this process: ${n} participants) + ffmpeg, API, Redis`,
+				"",
+				fmt(w.clientsPercent),
+				doubled(half?.clientsPercent),
+				"",
+			],
 		);
+		const halfText = half
+			? `\n\n**Half speed**: the same room again with the replay at half speed (\`ffmpeg -readrate 0.5\`: every stream half its packets, the same contents), which this machine can carry better: cores busy ${half.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}, loss ${fmt(lossPercent(half.received), 2)} % (UDP drops: ${half.sfuSocketDrops} at the SFU's sockets, ${half.clientSocketDrops} at the clients'). Twice its CPU (the column above) estimates full speed, assuming a cost per packet that does not change with the rate.`
+			: "";
 		const rates = streamRates(w);
 		sections.push(
-			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. Filling it took ${room?.renegotiations.count} renegotiations of the participants' receiving peer connections for ${room?.renegotiations.consumers} consumers (newConsumer requests that arrive during a renegotiation share the next one; node-datachannel answers a new offer on a connected peer connection and opens the new tracks): ${fmt(room?.renegotiations.meanMs ?? Number.NaN, 1)} ms each on average, ${fmt(room?.renegotiations.maxMs ?? Number.NaN, 0)} ms at most, on the loaded load core. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "people on its router", "% of one core, measured", "projection from the per-packet cost of the participants-per-core run"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. The load generator's event loop ran its callbacks up to ${fmt(w.eventLoopLagMs.max, 0)} ms late (p99 ${fmt(w.eventLoopLagMs.p99, 0)} ms); the SFU's signaling keepalive grace is 60 s in this benchmark so that lag is not taken for dead connections. ${
+			`### CPU per worker, ${options.roomSize}-person room\n\nEveryone's audio, ${options.visibleVideos} visible cameras per participant (${w.shownVideos} video consumers shown, ${w.pausedVideos} paused), ${w.camerasSent} cameras sent (the others watched by nobody), ${options.roomCounting} participants counting what they receive (the others receive the same, without the per-packet count). Workers pinned to core 0 together, the load to core 1; ${options.windowSeconds} s window. Filling it took ${room?.renegotiations.count} renegotiations of the participants' receiving peer connections for ${room?.renegotiations.consumers} consumers (newConsumer requests that arrive during a renegotiation share the next one; node-datachannel answers a new offer on a connected peer connection and opens the new tracks): ${fmt(room?.renegotiations.meanMs ?? Number.NaN, 1)} ms each on average, ${fmt(room?.renegotiations.maxMs ?? Number.NaN, 0)} ms at most, on the loaded load core. SFU objects: ${stats?.mediasoup ? `${stats.mediasoup.routers} routers, ${stats.mediasoup.transports} transports, ${stats.mediasoup.producers} producers, ${stats.mediasoup.consumers} consumers (pipes included)` : "–"}.\n\n${markdownTable(["process", "people on its router", "% of one core, measured", "measured at half speed, × 2", "projection from the per-packet cost of the participants-per-core run"], rows)}\n\nCores busy: ${w.corePercent.map((value, index) => `core ${index} ${fmt(value, 0)} %`).join(", ")}. Received by the counting participants: ${fmt(w.received.packets / w.seconds, 0)} packets/s (audio ${fmt(rates.audio, 0)} and shown video ${fmt(rates.video, 0)} packets/s per consumer), **loss ${fmt(lossPercent(w.received), 2)} %**; UDP datagrams dropped by full receive buffers: ${w.sfuSocketDrops} at the SFU's sockets, ${w.clientSocketDrops} at the clients'. The load generator's event loop ran its callbacks up to ${fmt(w.eventLoopLagMs.max, 0)} ms late (p99 ${fmt(w.eventLoopLagMs.p99, 0)} ms); the SFU's signaling keepalive grace is 60 s in this benchmark so that lag is not taken for dead connections. ${
 				(w.corePercent[0] ?? 0) >= 95 || (w.corePercent[1] ?? 0) >= 95
 					? "**A core was saturated in this window: the measured figures are what this 2-core machine could do with four workers sharing one core and the load generator on the other, not what the SFU needs; the projection (not measured, pipes left out) is what each worker's packets would cost at the per-packet cost measured above.**"
 					: ""
-			}`,
+			}${halfText}`,
 		);
 	}
 

@@ -193,6 +193,13 @@ export interface SharedFeedOptions {
 	 */
 	spreadMs?: number;
 	spreadGroups?: number;
+	/**
+	 * Replay speed (ffmpeg's -readrate; default 1, real time). Below 1 every
+	 * stream sends fewer packets per second (0.5: half as many) with the
+	 * same contents: for a load that would not fit the machine at full rate,
+	 * its per-packet costs scale back up.
+	 */
+	readRate?: number;
 }
 
 /**
@@ -246,7 +253,9 @@ export async function startSharedFeed(
 	const [videoRtp, videoRtcp, audioRtp, audioRtcp] = sockets.map((socket) => socket.address().port);
 	const command = [
 		ffmpegBinary(),
-		...["-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", file],
+		...["-hide_banner", "-loglevel", "error", "-nostdin"],
+		...(options.readRate === undefined || options.readRate === 1 ? ["-re"] : ["-readrate", String(options.readRate)]),
+		...["-stream_loop", "-1", "-i", file],
 		...["-map", "0:v", "-c", "copy", "-f", "rtp", `rtp://127.0.0.1:${videoRtp}?rtcpport=${videoRtcp}`],
 		...["-map", "0:a", "-c", "copy", "-f", "rtp", `rtp://127.0.0.1:${audioRtp}?rtcpport=${audioRtcp}`],
 	];

@@ -34,6 +34,8 @@ export interface CapacityRoomOptions {
 	visibleVideos: number;
 	/** Participants entering at once while the room fills. */
 	concurrency: number;
+	/** Replay speed of the shared feed (default 1; see SharedFeedOptions.readRate). */
+	readRate?: number;
 	/**
 	 * How many participants (the host and the first guests) count the RTP
 	 * they receive; the others receive it all the same but skip the
@@ -153,7 +155,10 @@ export async function startCapacityRoom(options: CapacityRoomOptions): Promise<C
 			}
 		}
 		// Browsers' frames do not all leave in the same millisecond: spread the copies over an audio packet's 20 ms.
-		feed = await startSharedFeed(options.profile, ["taskset", "-c", String(loadCore)], { spreadMs: 20 });
+		feed = await startSharedFeed(options.profile, ["taskset", "-c", String(loadCore)], {
+			spreadMs: 20,
+			...(options.readRate === undefined ? {} : { readRate: options.readRate }),
+		});
 		if (feed.pid !== undefined) loadPids.push(feed.pid);
 		const { roomId, hostToken } = await createRoom(stack);
 		const errors: string[] = [];
