@@ -10,6 +10,7 @@ import {
 	type Rig,
 	rejection,
 	startRig,
+	vp8Parameters,
 } from "./support.ts";
 
 let rig: Rig;
@@ -19,28 +20,6 @@ before(async () => {
 after(async () => {
 	await rig.close();
 });
-
-/**
- * VP8 as a browser sends it: one encoding per simulcast stream, each with
- * three temporal layers; or one plain stream with no layers at all.
- */
-function vp8Parameters(ssrcs: number[], scalabilityMode: string | null = "L1T3"): RtpParameters {
-	return {
-		mid: "1",
-		codecs: [
-			{
-				mimeType: "video/VP8",
-				payloadType: 96,
-				clockRate: 90000,
-				parameters: {},
-				rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }],
-			},
-		],
-		headerExtensions: [],
-		encodings: ssrcs.map((ssrc) => (scalabilityMode ? { ssrc, scalabilityMode } : { ssrc })),
-		rtcp: { cname: `cname-${ssrcs[0]}`, reducedSize: true },
-	};
-}
 
 /** VP9 with spatial layers in one stream (SVC). */
 function vp9SvcParameters(ssrc: number): RtpParameters {

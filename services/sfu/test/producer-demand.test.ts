@@ -12,7 +12,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ServerNotifications, ServerRequests } from "@mindmeet/protocol";
-import type { RtpParameters } from "mediasoup-client/types";
 import type { Room } from "../src/rooms/room.ts";
 import {
 	connectPeer,
@@ -24,6 +23,7 @@ import {
 	rejection,
 	startRig,
 	type TestPeer,
+	vp8Parameters,
 } from "./support.ts";
 
 let rig: Rig;
@@ -37,31 +37,12 @@ after(async () => {
 type NewConsumer = ServerRequests["newConsumer"]["request"];
 type Demand = ServerNotifications["producerDemand"];
 
-/** A camera as the web client sends it: two simulcast encodings (half and full size). */
-function simulcastCamera(ssrcs: [number, number]): RtpParameters {
-	return {
-		mid: "1",
-		codecs: [
-			{
-				mimeType: "video/VP8",
-				payloadType: 96,
-				clockRate: 90000,
-				parameters: {},
-				rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
-			},
-		],
-		headerExtensions: [],
-		encodings: ssrcs.map((ssrc) => ({ ssrc, scalabilityMode: "L1T3" })),
-		rtcp: { cname: `cname-${ssrcs[0]}`, reducedSize: true },
-	};
-}
-
 async function publish(peer: TestPeer, ssrc: number) {
 	const send = await peer.request("createWebRtcTransport", { direction: "send" });
 	const cam = await peer.request("produce", {
 		transportId: send.id,
 		kind: "video",
-		rtpParameters: simulcastCamera([ssrc, ssrc + 1]),
+		rtpParameters: vp8Parameters([ssrc, ssrc + 1]),
 		source: "cam",
 	});
 	const mic = await peer.request("produce", {

@@ -283,6 +283,29 @@ export function opusParameters(ssrc: number): RtpParameters {
 	};
 }
 
+/**
+ * A camera as the web client sends it: VP8 with one encoding per SSRC
+ * (simulcast when there are several), each with `scalabilityMode` (none when
+ * null). mediasoup needs no actual RTP to create the producer.
+ */
+export function vp8Parameters(ssrcs: readonly number[], scalabilityMode: string | null = "L1T3"): RtpParameters {
+	return {
+		mid: "1",
+		codecs: [
+			{
+				mimeType: "video/VP8",
+				payloadType: 96,
+				clockRate: 90000,
+				parameters: {},
+				rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }],
+			},
+		],
+		headerExtensions: [],
+		encodings: ssrcs.map((ssrc) => (scalabilityMode ? { ssrc, scalabilityMode } : { ssrc })),
+		rtcp: { cname: `cname-${ssrcs[0]}`, reducedSize: true },
+	};
+}
+
 /** The error message of a request that must fail. */
 export async function rejection(promise: Promise<unknown>): Promise<string> {
 	try {

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ServerRequests } from "@mindmeet/protocol";
-import type { RtpParameters } from "mediasoup-client/types";
 import {
 	connectPeer,
 	createRoom,
@@ -16,6 +15,7 @@ import {
 	type Rig,
 	rejection,
 	startRig,
+	vp8Parameters,
 } from "./support.ts";
 
 let rig: Rig;
@@ -27,24 +27,6 @@ after(async () => {
 });
 
 type NewConsumer = ServerRequests["newConsumer"]["request"];
-
-function vp8Parameters(ssrcs: number[]): RtpParameters {
-	return {
-		mid: "1",
-		codecs: [
-			{
-				mimeType: "video/VP8",
-				payloadType: 96,
-				clockRate: 90000,
-				parameters: {},
-				rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
-			},
-		],
-		headerExtensions: [],
-		encodings: ssrcs.map((ssrc) => ({ ssrc, scalabilityMode: "L1T3" })),
-		rtcp: { cname: `cname-${ssrcs[0]}`, reducedSize: true },
-	};
-}
 
 async function publisher(room: string) {
 	const ana = await joinPeer(rig, room, { name: "Ana", role: "host" });
