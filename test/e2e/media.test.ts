@@ -10,12 +10,12 @@
  * crosses the speaking threshold about every other interval.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { expectMediaFlowing } from "@mindmeet/testing/browser";
+import { loudTone, makeWav, roomTone } from "@mindmeet/testing/fake-audio";
 import { answerKnock, createRoom, firstFrame, knock, tile } from "@mindmeet/testing/flows";
 import { type Catalogue, loadCatalogues } from "@mindmeet/testing/i18n";
 import { sampleFor, watchSelector } from "@mindmeet/testing/watch";
@@ -27,22 +27,13 @@ const workDir = mkdtempSync(join(tmpdir(), "mindmeet-media-"));
 const loudWav = join(workDir, "loud.wav");
 const quietWav = join(workDir, "quiet.wav");
 
-/** Write a 30 s mono wav (Chromium loops it) of `synth` arguments and effects, with sox. */
-function makeWav(path: string, synth: string[]): void {
-	try {
-		execFileSync("sox", ["-n", "-r", "48000", "-c", "1", "-b", "16", path, "synth", "30", ...synth], { stdio: "pipe" });
-	} catch (error) {
-		throw new Error(`could not make ${path} with sox (apt-get install sox): ${String(error)}`);
-	}
-}
-
 // Before the harness's own hook: the browsers are launched with these files.
 before(async () => {
 	pt = (await loadCatalogues())["pt-BR"];
 	// 440 Hz at 90% of full scale, its volume swinging at 2 Hz like syllables.
-	makeWav(loudWav, ["sine", "440", "vol", "0.9", "tremolo", "2", "90"]);
+	makeWav(loudWav, loudTone);
 	// Room tone: pink noise, about -64 dBFS RMS (-50 dBFS peaks).
-	makeWav(quietWav, ["pinknoise", "vol", "0.003"]);
+	makeWav(quietWav, roomTone);
 });
 
 /** The default browser: its fake microphone plays quiet room tone; it also picks a screen for getDisplayMedia without a prompt. */

@@ -18,11 +18,11 @@
  * Needs ffmpeg and sox.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { loudTone, makeWav, roomTone } from "@mindmeet/testing/fake-audio";
 import { answerKnock, createRoom, tile } from "@mindmeet/testing/flows";
 import { HeadlessParticipant } from "@mindmeet/testing/headless-participant";
 import { type SharedMediaFeed, startSharedFeed, tileProfile } from "@mindmeet/testing/media-feed";
@@ -36,20 +36,12 @@ const workDir = mkdtempSync(join(tmpdir(), "mindmeet-visible-"));
 const loudWav = join(workDir, "loud.wav");
 const quietWav = join(workDir, "quiet.wav");
 
-function makeWav(path: string, synth: string[]): void {
-	try {
-		execFileSync("sox", ["-n", "-r", "48000", "-c", "1", "-b", "16", path, "synth", "30", ...synth], { stdio: "pipe" });
-	} catch (error) {
-		throw new Error(`could not make ${path} with sox (apt-get install sox): ${String(error)}`);
-	}
-}
-
 let feed: SharedMediaFeed | undefined;
 let tabs: PuppeteerBrowser | undefined;
 const headless: HeadlessParticipant[] = [];
 before(async () => {
-	makeWav(loudWav, ["sine", "440", "vol", "0.9", "tremolo", "2", "90"]);
-	makeWav(quietWav, ["pinknoise", "vol", "0.003"]);
+	makeWav(loudWav, loudTone);
+	makeWav(quietWav, roomTone);
 	feed = await startSharedFeed(tileProfile);
 	tabs = await launchChromiumWithTabs([fakeCamera, `--use-file-for-fake-audio-capture=${loudWav}`]);
 });
