@@ -23,7 +23,9 @@
  * participant, ffmpeg, the API, Redis) core 1, so the load generator's CPU
  * is reported next to the SFU's. Bounded: each part has a time budget.
  */
+
 import { loadavg } from "node:os";
+import { within } from "@mindmeet/testing/bounded";
 import { joinProfile, tileProfile } from "@mindmeet/testing/media-feed";
 import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
 import { bareJoinBurst, type JoinTimes, productJoinBurst } from "./capacity/joins.ts";
@@ -35,20 +37,6 @@ import { type BenchSection, markdownTable, median, percentile } from "./measure.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	try {
-		return await Promise.race([
-			promise,
-			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-			}),
-		]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
 
 export interface CapacityOptions {
 	/** (a) room sizes, in order. */

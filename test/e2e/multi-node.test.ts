@@ -64,7 +64,13 @@ import {
 	storedCredentials,
 	tokenOf,
 } from "@mindmeet/testing/recovery";
-import { knockOverHttp, SignalingPeer, upgradeStatus } from "@mindmeet/testing/signaling-peer";
+import {
+	admitOverHttp,
+	createRoomOverHttp,
+	knockOverHttp,
+	SignalingPeer,
+	upgradeStatus,
+} from "@mindmeet/testing/signaling-peer";
 import type { Browser, BrowserContext } from "playwright-core";
 import { createClient } from "redis";
 import { freePort, repoRoot } from "../../scripts/stack.ts";
@@ -174,24 +180,14 @@ async function registered(id: string): Promise<SfuNodeStatus | undefined> {
 	return json ? (JSON.parse(json) as SfuNodeStatus) : undefined;
 }
 
-async function createRoom(hostName: string): Promise<CreateRoomResponse> {
-	const response = await fetch(`${baseUrl}/api/rooms`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ hostName, mode: "video" }),
-	});
-	assert.equal(response.status, 201, await response.clone().text());
-	return (await response.json()) as CreateRoomResponse;
+function createRoom(hostName: string): Promise<CreateRoomResponse> {
+	return createRoomOverHttp(baseUrl, hostName);
 }
 
 /** Knock and be admitted by the host's token, over HTTP: a guest's token for the room. */
 async function admittedGuest(roomId: string, hostToken: string, name: string): Promise<string> {
 	const pending = await knockOverHttp(baseUrl, roomId, name);
-	const response = await fetch(
-		`${baseUrl}/api/rooms/${roomId}/knocks/${encodeURIComponent(pending.knock.knockId)}/admit`,
-		{ method: "POST", headers: { authorization: `Bearer ${hostToken}` } },
-	);
-	assert.equal(response.status, 200, await response.clone().text());
+	await admitOverHttp(baseUrl, roomId, pending.knock.knockId, hostToken);
 	return (await pending.admitted).token;
 }
 

@@ -16,6 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { HeadlessParticipant } from "@mindmeet/testing/headless-participant";
 import { headlessCleanup } from "@mindmeet/testing/headless-webrtc";
 import { type SharedMediaFeed, startSharedFeed, tileProfile } from "@mindmeet/testing/media-feed";
+import { admitOverHttp, createRoomOverHttp } from "@mindmeet/testing/signaling-peer";
 import { freePort, type Stack, startStack } from "../../scripts/stack.ts";
 
 let stack: Stack;
@@ -43,14 +44,7 @@ const packets = (viewer: HeadlessParticipant, consumerId: string) => viewer.rece
 
 async function guest(name: string): Promise<HeadlessParticipant> {
 	const pending = await HeadlessParticipant.knock(stack.url, roomId, name);
-	const admit = await fetch(
-		`${stack.url}/api/rooms/${roomId}/knocks/${encodeURIComponent(pending.knock.knockId)}/admit`,
-		{
-			method: "POST",
-			headers: { authorization: `Bearer ${hostToken}` },
-		},
-	);
-	assert.equal(admit.status, 200, await admit.text());
+	await admitOverHttp(stack.url, roomId, pending.knock.knockId, hostToken);
 	const participant = await pending.enter({ sources: ["mic", "cam"], feed });
 	people.push(participant);
 	return participant;
@@ -64,13 +58,7 @@ describe("headless participant", () => {
 	before(async () => {
 		stack = await startStack({ apiPort: await freePort(), rtcPort: 0, sfuWorkers: 1, output: "ignore" });
 		feed = await startSharedFeed(tileProfile);
-		const created = await fetch(`${stack.url}/api/rooms`, {
-			method: "POST",
-			headers: { "content-type": "application/json" },
-			body: JSON.stringify({ hostName: "Host", mode: "video" }),
-		});
-		assert.equal(created.status, 201);
-		({ roomId, hostToken } = (await created.json()) as { roomId: string; hostToken: string });
+		({ roomId, hostToken } = await createRoomOverHttp(stack.url, "Host"));
 		host = await HeadlessParticipant.enter(stack.url, roomId, hostToken, {
 			name: "Host",
 			sources: ["mic", "cam"],

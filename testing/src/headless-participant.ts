@@ -39,6 +39,7 @@ import type {
 	ServerNotifications,
 	ServerRequests,
 } from "@mindmeet/protocol";
+import { within } from "./bounded.ts";
 import {
 	dtlsParametersOf,
 	HeadlessPeer,
@@ -187,20 +188,6 @@ function producerRtpParameters(spec: SendTrackSpec): ProducerRtpParameters {
 		encodings: [{ ssrc: spec.ssrc }],
 		rtcp: { cname: spec.cname, reducedSize: true },
 	} as ProducerRtpParameters;
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	try {
-		return await Promise.race([
-			promise,
-			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-			}),
-		]);
-	} finally {
-		clearTimeout(timer);
-	}
 }
 
 interface Offered {

@@ -10,6 +10,7 @@ import { request } from "node:http";
 import {
 	type ClientRequestMethod,
 	type ClientRequests,
+	type CreateRoomResponse,
 	type KnockResponse,
 	type LobbyGuestEvent,
 	type RoomInfo,
@@ -18,6 +19,35 @@ import {
 	signalingTokenParam,
 } from "@mindmeet/protocol";
 import { Peer, WebSocketTransport } from "protoo-client";
+
+/** Create a room as the home page does; throws with the API's answer unless it is 201. */
+export async function createRoomOverHttp(
+	baseUrl: string,
+	hostName: string,
+	mode: "video" | "audio" = "video",
+): Promise<CreateRoomResponse> {
+	const response = await fetch(`${baseUrl}/api/rooms`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ hostName, mode }),
+	});
+	if (response.status !== 201) throw new Error(`room creation: ${response.status} ${await response.text()}`);
+	return (await response.json()) as CreateRoomResponse;
+}
+
+/** Admit a knock with the host's token, as the host's modal does; throws with the API's answer unless it is 200. */
+export async function admitOverHttp(
+	baseUrl: string,
+	roomId: string,
+	knockId: string,
+	hostToken: string,
+): Promise<void> {
+	const response = await fetch(
+		`${baseUrl}/api/rooms/${encodeURIComponent(roomId)}/knocks/${encodeURIComponent(knockId)}/admit`,
+		{ method: "POST", headers: { authorization: `Bearer ${hostToken}` } },
+	);
+	if (response.status !== 200) throw new Error(`admit: ${response.status} ${await response.text()}`);
+}
 
 export interface PendingKnock {
 	knock: KnockResponse;

@@ -17,6 +17,7 @@
 import type { LobbyHostEvent } from "@mindmeet/protocol";
 import { HeadlessParticipant } from "@mindmeet/testing/headless-participant";
 import { type MediaProfile, type SharedMediaFeed, startSharedFeed } from "@mindmeet/testing/media-feed";
+import { admitOverHttp, createRoomOverHttp } from "@mindmeet/testing/signaling-peer";
 import { freePort, type Stack, startStack } from "../../stack.ts";
 import { childrenOf, loadCore, pin } from "../fanout/cpu.ts";
 
@@ -72,15 +73,7 @@ export async function admitEveryKnock(
 	url.searchParams.set("token", hostToken);
 	const socket = new WebSocket(url);
 	const admit = (knockId: string) => {
-		fetch(`${stack.url}/api/rooms/${encodeURIComponent(roomId)}/knocks/${encodeURIComponent(knockId)}/admit`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${hostToken}` },
-		}).then(
-			async (response) => {
-				if (response.status !== 200) onError(`admit: ${response.status} ${await response.text()}`);
-			},
-			(error: Error) => onError(`admit: ${error.message}`),
-		);
+		admitOverHttp(stack.url, roomId, knockId, hostToken).catch((error: Error) => onError(error.message));
 	};
 	socket.addEventListener("message", (event) => {
 		const data = JSON.parse(String(event.data)) as LobbyHostEvent;
@@ -94,14 +87,8 @@ export async function admitEveryKnock(
 	return socket;
 }
 
-export async function createRoom(stack: Stack): Promise<{ roomId: string; hostToken: string }> {
-	const created = await fetch(`${stack.url}/api/rooms`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ hostName: "Host", mode: "video" }),
-	});
-	if (created.status !== 201) throw new Error(`room creation: ${created.status} ${await created.text()}`);
-	return (await created.json()) as { roomId: string; hostToken: string };
+export function createRoom(stack: Stack): Promise<{ roomId: string; hostToken: string }> {
+	return createRoomOverHttp(stack.url, "Host");
 }
 
 /** Environment for a stack that takes a benchmark's crowd from one address. */

@@ -5,9 +5,11 @@
  * The publisher enters as in the product: a WebRTC send transport and two
  * producers fed from the same headless peer.
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { within } from "@mindmeet/testing/bounded";
 import {
 	dtlsParametersOf,
 	HeadlessPeer,
@@ -18,7 +20,7 @@ import {
 import { pin, sfuCore } from "./cpu.ts";
 import { publisherTracks } from "./media-source.ts";
 import { describeConsumers, producerRtpParameters, subscriberRtpCapabilities } from "./mediasoup-params.ts";
-import { type FanoutSystem, within } from "./system.ts";
+import type { FanoutSystem } from "./system.ts";
 
 const serverScript = join(fileURLToPath(new URL(".", import.meta.url)), "bare-mediasoup-server.ts");
 

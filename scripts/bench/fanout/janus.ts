@@ -21,18 +21,20 @@
  * from getifaddrs() (no-loopback.c, compiled here on first use), Janus
  * gathers 127.0.0.1.
  */
+
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { within } from "@mindmeet/testing/bounded";
 import { HeadlessPeer, restrictOffer } from "@mindmeet/testing/headless-webrtc";
 import { freePort } from "../../stack.ts";
 import { pin, sfuCore } from "./cpu.ts";
 import { benchCacheDir, publisherTracks } from "./media-source.ts";
 import { subscriberOfferLimits } from "./mediasoup-params.ts";
-import { type FanoutSystem, within } from "./system.ts";
+import type { FanoutSystem } from "./system.ts";
 
 export const janusDescription =
 	"Janus runs its VideoRoom plugin (publisher → room → one subscriber handle per peer), with the room's optional header extensions off; its offer to each subscriber is narrowed to the same codecs, feedback and extensions before answering (it offers RTX, transport-cc, REMB and abs-send-time besides), and what was negotiated is read from its offer and the answer.";

@@ -9,14 +9,15 @@
  * requests and connects DTLS.
  */
 
+import { within } from "@mindmeet/testing/bounded";
 import { dtlsParametersOf, HeadlessPeer, type HeadlessStream, mediasoupSdp } from "@mindmeet/testing/headless-webrtc";
-import { knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
+import { admitOverHttp, createRoomOverHttp, knockOverHttp, SignalingPeer } from "@mindmeet/testing/signaling-peer";
 import type { DtlsParameters } from "mediasoup-client/types";
 import { freePort, startStack } from "../../stack.ts";
 import { childrenOf, loadCore, pin, sfuCore } from "./cpu.ts";
 import { publisherTracks } from "./media-source.ts";
 import { describeConsumers, producerRtpParameters, subscriberRtpCapabilities } from "./mediasoup-params.ts";
-import { type FanoutSystem, within } from "./system.ts";
+import type { FanoutSystem } from "./system.ts";
 
 interface NewConsumer {
 	id: string;
@@ -59,13 +60,7 @@ export async function startProduct(): Promise<FanoutSystem> {
 			if (pid !== undefined) pin(pid, loadCore);
 		}
 
-		const created = await fetch(`${stack.url}/api/rooms`, {
-			method: "POST",
-			headers: { "content-type": "application/json" },
-			body: JSON.stringify({ hostName: "Publisher", mode: "video" }),
-		});
-		if (created.status !== 201) throw new Error(`room creation: ${created.status} ${await created.text()}`);
-		const { roomId, hostToken } = (await created.json()) as { roomId: string; hostToken: string };
+		const { roomId, hostToken } = await createRoomOverHttp(stack.url, "Publisher");
 
 		// The publisher is the host.
 		const host = await SignalingPeer.connect(stack.url, roomId, hostToken);
@@ -106,11 +101,7 @@ export async function startProduct(): Promise<FanoutSystem> {
 			},
 			async subscribe(index) {
 				const pending = await knockOverHttp(stack.url, roomId, `Subscriber ${index}`);
-				const admit = await fetch(
-					`${stack.url}/api/rooms/${roomId}/knocks/${encodeURIComponent(pending.knock.knockId)}/admit`,
-					{ method: "POST", headers: { authorization: `Bearer ${hostToken}` } },
-				);
-				if (admit.status !== 200) throw new Error(`admit: ${admit.status} ${await admit.text()}`);
+				await admitOverHttp(stack.url, roomId, pending.knock.knockId, hostToken);
 				const { token } = await within(pending.admitted, 20_000, "admission");
 				const signaling = await SignalingPeer.connect(stack.url, roomId, token);
 				signalings.push(signaling);

@@ -15,18 +15,3 @@ export interface FanoutSystem {
 	readonly negotiated: string;
 	stop(): Promise<void>;
 }
-
-/** Resolve with `promise`, or reject after `ms` saying what took too long. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	try {
-		return await Promise.race([
-			promise,
-			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-			}),
-		]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
