@@ -6,9 +6,10 @@
  * The tracks it sends belong to LocalMedia and outlive it (stopTracks: false).
  */
 import type { MediaSource, ServerRequests, WebRtcTransportInfo } from "@mindmeet/protocol";
-import { Device } from "mediasoup-client";
+import type { Device } from "mediasoup-client";
 import type { Consumer, MediaKind, Producer, RtpCapabilities, Transport } from "mediasoup-client/types";
 import { markJoin } from "./join-timeline.ts";
+import { loadDevice } from "./preloaded-device.ts";
 import type { MediaPatch } from "./roster.ts";
 import { trackPatch } from "./roster.ts";
 import type { SignalingRequest } from "./signaling.ts";
@@ -100,10 +101,7 @@ export class MediaLayer {
 
 	/** Load the device with the router's capabilities; returns what we can receive (for `join`). */
 	async load(routerRtpCapabilities: RtpCapabilities): Promise<RtpCapabilities> {
-		const device = await Device.factory();
-		await device.load({ routerRtpCapabilities });
-		this.#device = device;
-		return device.recvRtpCapabilities;
+		return this.use(await loadDevice(routerRtpCapabilities));
 	}
 
 	createTransports(recvInfo: WebRtcTransportInfo, sendInfo: WebRtcTransportInfo, iceServers: RTCIceServer[]): void {
@@ -318,10 +316,10 @@ export class MediaLayer {
 	 */
 	#limitSending(producer: Producer): void {
 		if (producer.kind !== "video" || this.#limiting.has(producer)) return;
+		const top = Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1);
 		const target = () => {
 			const demand = this.#demands.get(producer.id);
 			if (demand === undefined) return undefined;
-			const top = Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1);
 			return demand === null ? -1 : Math.min(demand, top);
 		};
 		this.#limiting.add(producer);
@@ -329,7 +327,7 @@ export class MediaLayer {
 			try {
 				for (let layer = target(); layer !== undefined && !producer.closed; layer = target()) {
 					// Never set yet: every encoding is on, which is the top layer.
-					const current = producer.maxSpatialLayer ?? Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1);
+					const current = producer.maxSpatialLayer ?? top;
 					if (current === layer) break;
 					await producer.setMaxSpatialLayer(layer);
 				}
